@@ -1,0 +1,45 @@
+using Hub.Api.Datasets;
+using Hub.Api.Health;
+using Hub.Api.Runs;
+using Hub.Worker.Messaging;
+using Hub.Worker.Store;
+using Hub.Worker.Telemetry;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Hub.Api;
+
+public static class ApiServiceCollectionExtensions
+{
+    /// <summary>The API's services: store (read side), bus (publish only), problem details, OpenAPI, health, telemetry.</summary>
+    public static IServiceCollection AddHubApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services
+            .AddHubStore(configuration)
+            .AddHubMessaging(configuration, withWriter: false)
+            .AddHubTelemetry(configuration, "hub-api", metrics => metrics.AddAspNetCoreInstrumentation().AddPrometheusExporter())
+            .ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddAspNetCoreInstrumentation());
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddHealthChecks().AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", tags: ["ready"]);
+        services.AddSingleton<DatasetQueries>();
+        services.AddSingleton<RunQueries>();
+        return services;
+    }
+
+    /// <summary>Every endpoint: the portal's reads, runs, health, metrics and the OpenAPI document.</summary>
+    public static WebApplication MapHubApi(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapDatasetsApi();
+        app.MapRunsApi();
+        app.MapHealthApi();
+        app.MapPrometheusScrapingEndpoint();
+        return app;
+    }
+}

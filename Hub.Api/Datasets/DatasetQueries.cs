@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Dapper;
+using Hub.Api.Runs;
+using Hub.Worker.Store;
+using Npgsql;
+
+namespace Hub.Api.Datasets;
+
+/// <summary>A dataset of the catalogue with its metadata, published version and last run.</summary>
+public sealed record DatasetSummary(
+    string Id,
+    string AgencyCode,
+    string AgencyName,
+    string Title,
+    string? Description,
+    string Licence,
+    string Classification,
+    string UpdateCycle,
+    string Schedule,
+    string[] PrimaryKey,
+    int SchemaVersion,
+    long CurrentVersion,
+    long RowCount,
+    RunSummary? LastRun);
+
+/// <summary>One page of a dataset's records at one version; <c>Next</c> is the <c>after</c> value of the next page.</summary>
+public sealed record RecordPage(string DatasetId, long Version, IReadOnlyList<JsonElement> Records, string? Next);
+
+public sealed class DatasetQueries(NpgsqlDataSource dataSource)
+{
+    private const string DatasetColumns =
+        """
+        d.id as Id, d.agency_code as AgencyCode, d.agency_name as AgencyName, d.title as Title, d.description as Description,
+        d.licence as Licence, d.classification as Classification, d.update_cycle as UpdateCycle, d.schedule as Schedule,
+        d.primary_key as PrimaryKey, d.schema_version as SchemaVersion, d.current_version as CurrentVersion, d.row_count as RowCount
+        """;
+
+    public async Task<IReadOnlyList<DatasetSummary>> ListAsync(CancellationToken cancellationToken) =>
+        await QueryAsync("true", new { }, cancellationToken);
+
+    public async Task<DatasetSummary?> GetAsync(string id, CancellationToken cancellationToken) =>
+        (await QueryAsync("d.id = @id", new { id }, cancellationToken)).SingleOrDefault();
+
+    /// <summary>
+    /// Records of <paramref name="version"/> (the current one when null) in key order, after <paramref name="after"/>.
+    /// Returns null when the dataset does not exist.
+    /// </summary>
+    public async Task<RecordPage?> RecordsAsync(string id, long? version, string? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var dataset = await connection.QuerySingleOrDefaultAsync<(string TableName, long CurrentVersion)>(new CommandDefinition(
+            "select table_name, current_version from hub.datasets where id = @id", new { id }, cancellationToken: cancellationToken));
+        if (dataset.TableName is null)
+        {
+            return null;
+        }
+
+        var at = version ?? dataset.CurrentVersion;
+        var rows = (await connection.QueryAsync<(string Key, string Record)>(new CommandDefinition(
+            $"""
+            select t._key, (to_jsonb(t) - @system)::text
+            from {DatasetRegistry.QualifiedTable(dataset.TableName)} t
+            where t._version_from <= @at and (t._version_to is null or t._version_to > @at)
+              and (@after::text is null or t._key > @after)
+            order by t._key
+            limit @limit
+            """,
+            new { system = DatasetRegistry.SystemColumns.ToArray(), at, after, limit }, cancellationToken: cancellationToken))).AsList();
+        var records = rows.Select(r => JsonDocument.Parse(r.Record).RootElement.Clone()).ToList();
+        return new RecordPage(id, at, records, rows.Count == limit ? rows[^1].Key : null);
+    }
+
+    private async Task<IReadOnlyList<DatasetSummary>> QueryAsync(string where, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<DatasetSummary, RunSummary, DatasetSummary>(new CommandDefinition(
+            $"""
+            select {DatasetColumns}, {RunQueries.SummaryColumns}
+            from hub.datasets d
+            left join lateral (select * from hub.runs r where r.dataset_id = d.id order by r.started_at desc limit 1) r on true
+            where {where}
+            order by d.id
+            """, parameters, cancellationToken: cancellationToken),
+            (dataset, run) => dataset with { LastRun = run },
+            splitOn: "Id");
+        return rows.AsList();
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Hub.Api.Datasets;
+
+public static class DatasetsApi
+{
+    public const int MaxPageSize = 1000;
+
+    /// <summary>The portal's catalogue and records: <c>GET /api/datasets</c>, <c>/{id}</c>, <c>/{id}/records</c>.</summary>
+    public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/datasets").WithTags("Datasets");
+        group.MapGet("/", ListAsync).WithSummary("The catalogue: every dataset with its metadata and last run");
+        group.MapGet("/{id}", GetAsync).WithSummary("One dataset with its metadata and last run");
+        group.MapGet("/{id}/records", RecordsAsync).WithSummary("Records of the current (or a given) version, in key order, with keyset paging");
+        return endpoints;
+    }
+
+    private static async Task<Ok<IReadOnlyList<DatasetSummary>>> ListAsync(DatasetQueries queries, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await queries.ListAsync(cancellationToken));
+
+    private static async Task<Results<Ok<DatasetSummary>, ProblemHttpResult>> GetAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>
+        await queries.GetAsync(id, cancellationToken) is { } dataset ? TypedResults.Ok(dataset) : NotFound(id);
+
+    private static async Task<Results<Ok<RecordPage>, ProblemHttpResult>> RecordsAsync(
+        DatasetQueries queries, string id, int? limit, string? after, long? version, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > MaxPageSize)
+        {
+            return TypedResults.Problem($"limit must be between 1 and {MaxPageSize}", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        if (version is < 0)
+        {
+            return TypedResults.Problem("version must be 0 or more", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        return await queries.RecordsAsync(id, version, after, limit ?? 100, cancellationToken) is { } page ? TypedResults.Ok(page) : NotFound(id);
+    }
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem($"dataset '{id}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
+}

@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Hub.Connectors;
+
+/// <summary>Settings shared by every connector (section <c>Connectors</c>).</summary>
+public sealed class ConnectorOptions
+{
+    public const string SectionName = "Connectors";
+
+    /// <summary>Folder of the agency files.</summary>
+    [Required]
+    public string Path { get; set; } = "connectors.d";
+
+    /// <summary>A page larger than this fails the run instead of exhausting memory.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxPageBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Retries of a failed request (5xx, 408, 429, network errors), with exponential backoff and jitter.</summary>
+    [Range(0, 20)]
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>First retry delay; later ones grow exponentially.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Time allowed for one attempt of one request.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Records per message sent to the writer.</summary>
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 1000;
+}

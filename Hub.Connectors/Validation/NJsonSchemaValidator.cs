@@ -1,0 +1,45 @@
+using System.Text.Json;
+using NJsonSchema;
+using NJsonSchema.Validation;
+
+namespace Hub.Connectors.Validation;
+
+/// <summary>JSON Schema validation by NJsonSchema.</summary>
+public sealed class NJsonSchemaValidator : IRecordValidator
+{
+    private readonly JsonSchema schema;
+
+    public NJsonSchemaValidator(string schemaJson, string? documentPath = null)
+    {
+        schema = JsonSchema.FromJsonAsync(schemaJson, documentPath).GetAwaiter().GetResult();
+    }
+
+    public IReadOnlyList<string> Validate(JsonElement record)
+    {
+        var errors = schema.Validate(record.GetRawText());
+        if (errors.Count == 0)
+        {
+            return [];
+        }
+
+        var messages = new List<string>(errors.Count);
+        Describe(errors, messages);
+        return messages;
+    }
+
+    private static void Describe(IEnumerable<ValidationError> errors, List<string> messages)
+    {
+        foreach (var error in errors)
+        {
+            var path = string.IsNullOrEmpty(error.Path) ? "#" : error.Path;
+            messages.Add($"{path}: {error.Kind}");
+            if (error is ChildSchemaValidationError child)
+            {
+                foreach (var nested in child.Errors.Values)
+                {
+                    Describe(nested, messages);
+                }
+            }
+        }
+    }
+}

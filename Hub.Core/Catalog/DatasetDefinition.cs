@@ -1,0 +1,34 @@
+namespace Hub.Core.Catalog;
+
+/// <summary>An agency as registered by one file in <c>connectors.d/</c>.</summary>
+public sealed record AgencyDefinition(
+    string Code,
+    string Name,
+    string SourceFile,
+    string ConfigRevision,
+    IReadOnlyList<DatasetDefinition> Datasets);
+
+/// <summary>One open dataset: its catalogue metadata, obligations, schema and source.</summary>
+public sealed record DatasetDefinition
+{
+    public required string Id { get; init; }
+    public required string AgencyCode { get; init; }
+    public required string Title { get; init; }
+    public string? Description { get; init; }
+    public required string Licence { get; init; }
+    public Classification Classification { get; init; } = Classification.Public;
+    public required UpdateCycle UpdateCycle { get; init; }
+
+    /// <summary>Quartz cron expression, evaluated in Asia/Ho_Chi_Minh.</summary>
+    public required string Schedule { get; init; }
+
+    public required DatasetSchema Schema { get; init; }
+    public required IReadOnlyList<string> PrimaryKey { get; init; }
+    public required RestSourceDefinition Source { get; init; }
+
+    /// <summary>The file that declared the dataset.</summary>
+    public required string SourceFile { get; init; }
+
+    /// <summary>SHA-256 of the declaring file's text: the connector configuration revision for lineage.</summary>
+    public required string ConfigRevision { get; init; }
+}

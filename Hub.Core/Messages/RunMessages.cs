@@ -1,0 +1,28 @@
+namespace Hub.Core.Messages;
+
+// Message contracts between the connectors (producers) and the snapshot writer (consumer).
+// Immutable, past tense. Records travel as compact JSON text; the raw page they came from is stored
+// content-addressed by the connector and named here by its SHA-256 (claim check).
+
+/// <summary>One page of an agency's data was fetched and checked.</summary>
+public sealed record RecordBatchFetched(
+    Guid RunId,
+    string DatasetId,
+    int Sequence,
+    FetchedRequest Request,
+    IReadOnlyList<ValidRecord> Records,
+    IReadOnlyList<RejectedRecord> Rejected);
+
+/// <summary>
+/// Where a batch came from: the run's request number, its URL (without secrets), time, status and payload hash.
+/// </summary>
+public sealed record FetchedRequest(int Sequence, string Url, DateTimeOffset FetchedAt, int StatusCode, string PayloadSha256);
+
+/// <summary>A record that passed the dataset's schema: its key, content hash (hex SHA-256) and JSON.</summary>
+public sealed record ValidRecord(string Key, string Hash, string Json);
+
+/// <summary>A record that failed validation, kept whole with every reason.</summary>
+public sealed record RejectedRecord(string? Key, string Json, IReadOnlyList<string> Errors);
+
+/// <summary>The connector fetched every page of a run; the writer may publish once all batches are staged.</summary>
+public sealed record RunFetchCompleted(Guid RunId, string DatasetId, int BatchCount, long Fetched);

@@ -1,0 +1,34 @@
+using Hub.Worker.Store;
+using Hub.Worker.Telemetry;
+using MassTransit;
+
+namespace Hub.Worker.Messaging;
+
+/// <summary>Shared by the writer's consumers: publish the run when it is complete, then announce the new version.</summary>
+internal static class RunFinalization
+{
+    public static async Task TryPublishAsync(SnapshotWriter writer, ConsumeContext context, Guid runId)
+    {
+        using var activity = HubTelemetry.Source.StartActivity("finalize run");
+        activity?.SetTag("hub.run", runId);
+        var published = await writer.TryFinalizeAsync(runId, context.CancellationToken);
+        if (published is not null)
+        {
+            activity?.SetTag("hub.version", published.Version);
+            await context.Publish(published, context.CancellationToken);
+        }
+    }
+}
+
+/// <summary>Receive-endpoint settings of the writer: quorum queues, retries with backoff for transient store errors.</summary>
+internal static class WriterEndpoint
+{
+    public static void Configure(IReceiveEndpointConfigurator endpoint)
+    {
+        endpoint.UseMessageRetry(retry => retry.Exponential(8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(300)));
+        if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.SetQuorumQueue();
+        }
+    }
+}

@@ -1,0 +1,13 @@
+using Hub.Worker;
+using Hub.Worker.Cli;
+using Microsoft.Extensions.Hosting;
+
+if (args is ["connectors", .. var rest])
+{
+    return ConnectorsCommand.Run(rest, Console.Out, Console.Error);
+}
+
+var builder = Host.CreateApplicationBuilder(args);
+builder.Services.AddHubWorker(builder.Configuration);
+await builder.Build().RunAsync();
+return 0;

@@ -1,0 +1,81 @@
+using Hub.Core.Time;
+using Hub.Worker.Catalog;
+using Hub.Worker.Store;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Quartz;
+
+namespace Hub.Worker.Scheduling;
+
+/// <summary>
+/// At start: registers every catalogue dataset in the store (typed table included) and gives it a Quartz job
+/// with a cron trigger in Vietnam time; a dataset never synced yet runs at once.
+/// </summary>
+public sealed partial class ConnectorScheduler(
+    HubCatalog catalog,
+    DatasetRegistry registry,
+    ISchedulerFactory schedulerFactory,
+    IOptions<SchedulingOptions> options,
+    ILogger<ConnectorScheduler> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
+        var scheduled = new HashSet<JobKey>();
+        foreach (var entry in catalog.Entries)
+        {
+            var dataset = entry.Dataset;
+            try
+            {
+                await registry.RegisterAsync(entry.Agency, dataset, cancellationToken);
+            }
+            catch (BreakingSchemaChangeException e)
+            {
+                LogNotScheduled(logger, dataset.Id, e.Message);
+                continue;
+            }
+
+            var job = JobBuilder.Create<SyncDatasetJob>()
+                .WithIdentity(SyncDatasetJob.KeyFor(dataset.Id))
+                .WithDescription(dataset.Title)
+                .UsingJobData(SyncDatasetJob.DatasetKey, dataset.Id)
+                .StoreDurably()
+                .Build();
+            var trigger = TriggerBuilder.Create()
+                .WithIdentity(dataset.Id, SyncDatasetJob.Group)
+                .ForJob(job)
+                .WithCronSchedule(dataset.Schedule, cron => cron.InTimeZone(VietnamTime.Zone).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed))
+                .Build();
+            await scheduler.ScheduleJob(job, new[] { trigger }, new ScheduleJobOptions { Replace = true }, cancellationToken);
+            scheduled.Add(job.Key);
+            if (options.Value.SyncNewDatasetsAtStart && await registry.NeedsInitialSyncAsync(dataset.Id, cancellationToken))
+            {
+                await scheduler.TriggerJob(job.Key, new JobDataMap(), cancellationToken);
+            }
+
+            LogScheduled(logger, dataset.Id, dataset.Schedule);
+        }
+
+        if (catalog.Errors.Count == 0)
+        {
+            // Only with a clean catalogue: a dataset missing because its file is broken keeps its job.
+            foreach (var stale in (await scheduler.GetJobKeys(GroupMatcher<JobKey>.GroupEquals(SyncDatasetJob.Group), cancellationToken)).Except(scheduled))
+            {
+                await scheduler.DeleteJob(stale, cancellationToken);
+                LogUnscheduled(logger, stale.Name);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled {DatasetId} with cron '{Schedule}' (Asia/Ho_Chi_Minh)")]
+    private static partial void LogScheduled(ILogger logger, string datasetId, string schedule);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unscheduled {DatasetId}: it is no longer in connectors.d")]
+    private static partial void LogUnscheduled(ILogger logger, string datasetId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dataset {DatasetId} is not scheduled: {Reason}")]
+    private static partial void LogNotScheduled(ILogger logger, string datasetId, string reason);
+}

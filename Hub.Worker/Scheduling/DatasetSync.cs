@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using Hub.Connectors;
+using Hub.Connectors.Http;
+using Hub.Core.Messages;
+using Hub.Worker.Catalog;
+using Hub.Worker.Store;
+using Hub.Worker.Telemetry;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Worker.Scheduling;
+
+/// <summary>
+/// One run of a polled dataset: fetch every page, keep each raw payload, check every record, publish the
+/// batches and the end of the fetch to the writer. A failure fails the run and leaves the published version as it was.
+/// </summary>
+public sealed partial class DatasetSync(
+    HubCatalog catalog,
+    RestJsonSource source,
+    RunStore runs,
+    IBus bus,
+    IOptions<ConnectorOptions> options,
+    ILogger<DatasetSync> logger)
+{
+    public async Task<Guid> RunAsync(string datasetId, RunTrigger trigger, CancellationToken cancellationToken)
+    {
+        var entry = catalog.Find(datasetId) ?? throw new KeyNotFoundException($"dataset '{datasetId}' is not in the catalogue");
+        var dataset = entry.Dataset;
+        var runId = await runs.StartAsync(dataset, trigger, cancellationToken);
+        using var activity = HubTelemetry.Source.StartActivity("sync dataset");
+        activity?.SetTag("hub.dataset", datasetId);
+        activity?.SetTag("hub.run", runId);
+        LogStarted(logger, datasetId, runId, trigger);
+        var batchSize = options.Value.BatchSize;
+        int requests = 0, batches = 0;
+        long fetched = 0, rejectedTotal = 0;
+        try
+        {
+            await foreach (var page in source.FetchAsync(dataset.Source, cancellationToken))
+            {
+                using (page)
+                {
+                    await runs.RecordRequestAsync(runId, requests, page, cancellationToken);
+                    var request = new FetchedRequest(requests, page.Url.ToString(), page.FetchedAt, page.StatusCode, page.PayloadSha256);
+                    foreach (var chunk in page.Records.Chunk(batchSize))
+                    {
+                        var valid = new List<ValidRecord>(chunk.Length);
+                        var rejected = new List<RejectedRecord>();
+                        foreach (var record in chunk)
+                        {
+                            var (ok, bad) = entry.Checker.Check(record);
+                            if (ok is not null)
+                            {
+                                valid.Add(ok);
+                            }
+                            else
+                            {
+                                rejected.Add(bad!);
+                            }
+                        }
+
+                        using (HubTelemetry.Source.StartActivity("publish batch"))
+                        {
+                            await bus.Publish(new RecordBatchFetched(runId, datasetId, batches++, request, valid, rejected), cancellationToken);
+                        }
+
+                        rejectedTotal += rejected.Count;
+                    }
+
+                    fetched += page.Records.Count;
+                    requests++;
+                }
+            }
+
+            await bus.Publish(new RunFetchCompleted(runId, datasetId, batches, fetched), cancellationToken);
+            HubTelemetry.RecordsFetched.Add(fetched, new KeyValuePair<string, object?>("dataset", datasetId));
+            HubTelemetry.RecordsQuarantined.Add(rejectedTotal, new KeyValuePair<string, object?>("dataset", datasetId));
+            LogFetched(logger, datasetId, runId, fetched, rejectedTotal, requests);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            HubTelemetry.RunsFinished.Add(1, new KeyValuePair<string, object?>("dataset", datasetId), new KeyValuePair<string, object?>("status", "failed"));
+            await runs.FailAsync(runId, e.Message, CancellationToken.None);
+            LogFailed(logger, e, datasetId, runId);
+        }
+        catch (OperationCanceledException)
+        {
+            await runs.FailAsync(runId, "cancelled: the worker was stopping", CancellationToken.None);
+            throw;
+        }
+
+        return runId;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of {DatasetId} started ({Trigger})")]
+    private static partial void LogStarted(ILogger logger, string datasetId, Guid runId, RunTrigger trigger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of {DatasetId} fetched {Fetched} records ({Quarantined} quarantined) in {Requests} requests")]
+    private static partial void LogFetched(ILogger logger, string datasetId, Guid runId, long fetched, long quarantined, int requests);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} of {DatasetId} failed; the published version is unchanged")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string datasetId, Guid runId);
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Quartz;
+
+namespace Hub.Worker.Scheduling;
+
+public static class SchedulingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Quartz on its persistent job store in PostgreSQL, clustered, so that adding a worker never fires a run
+    /// twice; one job per dataset, scheduled from the catalogue at start.
+    /// </summary>
+    public static IServiceCollection AddConnectorScheduling(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(SchedulingOptions.SectionName);
+        var options = section.Get<SchedulingOptions>() ?? new SchedulingOptions();
+        services.AddOptions<SchedulingOptions>().Bind(section);
+        services.AddSingleton<DatasetSync>();
+        services.AddQuartz(quartz =>
+        {
+            quartz.ConfigureScheduler(scheduler =>
+            {
+                scheduler.InstanceName = "hub";
+                scheduler.GenerateInstanceId = true;
+            });
+            quartz.UseDefaultThreadPool(pool => pool.MaxConcurrency = options.MaxConcurrency);
+            quartz.UsePersistentStore(store =>
+            {
+                store.UsePostgres(source => source.UseRegisteredDataSource = true);
+                store.ConfigureStore(ado =>
+                {
+                    ado.TablePrefix = "quartz.qrtz_";
+                    ado.StoreJobDataAsStrings = true;
+                });
+                store.ProvisionSchema();
+                store.UseSystemTextJsonSerializer();
+                store.UseClustering(cluster => cluster.CheckinInterval = options.ClusterCheckinInterval);
+            });
+        });
+        services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
+        services.AddHostedService<ConnectorScheduler>();
+        return services;
+    }
+}

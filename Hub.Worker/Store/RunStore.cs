@@ -1,0 +1,85 @@
+using Dapper;
+using Hub.Connectors.Http;
+using Hub.Core.Catalog;
+using Npgsql;
+
+namespace Hub.Worker.Store;
+
+/// <summary>What started a run.</summary>
+public enum RunTrigger
+{
+    Schedule,
+    Manual,
+    Push,
+}
+
+/// <summary>Run bookkeeping on the connector side: start, requests with their raw payloads, failure.</summary>
+public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    public async Task<Guid> StartAsync(DatasetDefinition dataset, RunTrigger trigger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        var now = time.GetUtcNow();
+        var id = Guid.CreateVersion7(now);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            insert into hub.runs (id, dataset_id, trigger, status, started_at, config_revision, schema_version)
+            values (@id, @DatasetId, @Trigger, 'running', @now, @ConfigRevision, @SchemaVersion)
+            """,
+            new { id, DatasetId = dataset.Id, Trigger = trigger.ToString().ToLowerInvariant(), now, dataset.ConfigRevision, SchemaVersion = dataset.Schema.Version },
+            cancellationToken: cancellationToken));
+        return id;
+    }
+
+    /// <summary>Stores the page's raw payload (content-addressed, once) and the request that returned it.</summary>
+    public async Task RecordRequestAsync(Guid runId, int sequence, FetchedPage page, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            insert into hub.payloads (sha256, body, stored_at) values (@PayloadSha256, @Payload, @now) on conflict (sha256) do nothing;
+            insert into hub.run_requests (run_id, sequence, url, fetched_at, status_code, payload_sha256, record_count)
+            values (@runId, @sequence, @Url, @FetchedAt, @StatusCode, @PayloadSha256, @RecordCount)
+            on conflict (run_id, sequence) do nothing;
+            """,
+            new
+            {
+                page.PayloadSha256,
+                page.Payload,
+                now = time.GetUtcNow(),
+                runId,
+                sequence,
+                Url = page.Url.ToString(),
+                page.FetchedAt,
+                page.StatusCode,
+                RecordCount = page.Records.Count,
+            },
+            cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Marks a running run failed with its cause and drops what it staged; the published version stays as it was.
+    /// The row lock serializes this with the writer staging a late batch.
+    /// </summary>
+    public async Task FailAsync(Guid runId, string error, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await MarkFailedAsync(connection, transaction, runId, error, time.GetUtcNow(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Fails a running run inside the caller's transaction and drops its staged records.</summary>
+    internal static async Task MarkFailedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var failed = await connection.ExecuteAsync(new CommandDefinition(
+            "update hub.runs set status = 'failed', error = @error, finished_at = @now where id = @runId and status = 'running'",
+            new { runId, error, now }, transaction, cancellationToken: cancellationToken));
+        if (failed > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("delete from hub.staged_records where run_id = @runId", new { runId }, transaction, cancellationToken: cancellationToken));
+        }
+    }
+}

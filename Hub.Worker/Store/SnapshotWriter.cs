@@ -1,0 +1,229 @@
+using System.Text.Json;
+using Dapper;
+using Hub.Core.Messages;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hub.Worker.Store;
+
+/// <summary>
+/// Loads batches into staging and publishes a run as the next version of its dataset, atomically: the merge
+/// (inserts, updates, deletes) and the version flip happen in one transaction, so readers see version N or N+1.
+/// Every step is idempotent: a redelivered batch is staged once, a run is finalized once.
+/// </summary>
+public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    /// <summary>Stages a batch and its rejected records. Returns false when the batch was already staged or the run is over.</summary>
+    public async Task<bool> StageAsync(RecordBatchFetched batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var run = await connection.QuerySingleOrDefaultAsync<(string Status, int SchemaVersion)>(new CommandDefinition(
+            "select status, schema_version from hub.runs where id = @RunId for share", new { batch.RunId }, transaction, cancellationToken: cancellationToken));
+        if (run.Status != "running")
+        {
+            return false;
+        }
+
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            insert into hub.run_batches (run_id, sequence, request_sequence, valid, rejected, staged_at)
+            values (@RunId, @Sequence, @RequestSequence, @Valid, @Rejected, @Now)
+            on conflict (run_id, sequence) do nothing
+            """,
+            new { batch.RunId, batch.Sequence, RequestSequence = batch.Request.Sequence, Valid = batch.Records.Count, Rejected = batch.Rejected.Count, Now = time.GetUtcNow() },
+            transaction, cancellationToken: cancellationToken));
+        if (inserted == 0)
+        {
+            return false;
+        }
+
+        await using (var importer = await connection.BeginBinaryImportAsync(
+                         "copy hub.staged_records (run_id, sequence, ordinal, key, hash, record) from stdin (format binary)", cancellationToken))
+        {
+            for (var i = 0; i < batch.Records.Count; i++)
+            {
+                var record = batch.Records[i];
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(batch.RunId, NpgsqlDbType.Uuid, cancellationToken);
+                await importer.WriteAsync(batch.Sequence, NpgsqlDbType.Integer, cancellationToken);
+                await importer.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken);
+                await importer.WriteAsync(record.Key, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(record.Hash, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(record.Json, NpgsqlDbType.Jsonb, cancellationToken);
+            }
+
+            await importer.CompleteAsync(cancellationToken);
+        }
+
+        if (batch.Rejected.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                insert into hub.quarantine (run_id, dataset_id, sequence, key, payload, errors, schema_version, created_at)
+                select @RunId, @DatasetId, @Sequence, r.key, r.payload, r.errors::jsonb, @SchemaVersion, @Now
+                from unnest(@Keys, @Payloads, @Errors) as r(key, payload, errors)
+                """,
+                new
+                {
+                    batch.RunId,
+                    batch.DatasetId,
+                    batch.Sequence,
+                    run.SchemaVersion,
+                    Now = time.GetUtcNow(),
+                    Keys = batch.Rejected.Select(r => r.Key).ToArray(),
+                    Payloads = batch.Rejected.Select(r => r.Json).ToArray(),
+                    Errors = batch.Rejected.Select(r => JsonSerializer.Serialize(r.Errors)).ToArray(),
+                },
+                transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Records that the connector fetched everything: how many batches and records to expect.</summary>
+    public async Task MarkFetchedAsync(RunFetchCompleted completed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completed);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "update hub.runs set batch_count = @BatchCount, fetched = @Fetched where id = @RunId and status = 'running'",
+            new { completed.RunId, completed.BatchCount, completed.Fetched }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Publishes the run when the connector has finished and every batch is staged; otherwise does nothing
+    /// (the last of the two events to arrive does it). Returns the published version, or null when there is
+    /// nothing to publish yet or the run changed nothing.
+    /// </summary>
+    public async Task<DatasetVersionPublished?> TryFinalizeAsync(Guid runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var run = await connection.QuerySingleOrDefaultAsync<RunState>(new CommandDefinition(
+            """
+            select r.dataset_id as DatasetId, r.status as Status, r.batch_count as BatchCount, r.fetched as Fetched,
+                   (select count(*) from hub.run_batches b where b.run_id = r.id) as StagedBatches,
+                   (select coalesce(sum(valid), 0) from hub.run_batches b where b.run_id = r.id) as Valid,
+                   (select coalesce(sum(rejected), 0) from hub.run_batches b where b.run_id = r.id) as Rejected
+            from hub.runs r where r.id = @runId for update
+            """, new { runId }, transaction, cancellationToken: cancellationToken));
+        if (run is null || run.Status != "running" || run.BatchCount is null || run.StagedBatches < run.BatchCount)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        if (run.Fetched != run.Valid + run.Rejected)
+        {
+            await RunStore.MarkFailedAsync(connection, transaction, runId,
+                $"counts do not reconcile: fetched {run.Fetched} but staged {run.Valid} valid and {run.Rejected} quarantined", now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }
+
+        var dataset = await connection.QuerySingleAsync<(long CurrentVersion, string TableName)>(new CommandDefinition(
+            "select current_version, table_name from hub.datasets where id = @DatasetId for update", new { run.DatasetId }, transaction, cancellationToken: cancellationToken));
+        var version = dataset.CurrentVersion + 1;
+        var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, cancellationToken);
+        var changed = counts.Inserted + counts.Updated + counts.Deleted > 0;
+        var rowCount = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"select count(*) from {DatasetRegistry.QualifiedTable(dataset.TableName)} where _version_to is null", transaction: transaction, cancellationToken: cancellationToken));
+        if (changed)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                update hub.datasets set current_version = @version, row_count = @rowCount where id = @DatasetId;
+                insert into hub.versions (dataset_id, version, run_id, published_at, inserted, updated, deleted, row_count)
+                values (@DatasetId, @version, @runId, @now, @Inserted, @Updated, @Deleted, @rowCount);
+                """,
+                new { run.DatasetId, version, rowCount, runId, now, counts.Inserted, counts.Updated, counts.Deleted },
+                transaction, cancellationToken: cancellationToken));
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            update hub.runs set status = 'succeeded', finished_at = @now, valid = @Valid, quarantined = @Rejected,
+                inserted = @Inserted, updated = @Updated, unchanged = @Unchanged, deleted = @Deleted, duplicates = @Duplicates,
+                version = @publishedVersion
+            where id = @runId;
+            delete from hub.staged_records where run_id = @runId;
+            """,
+            new
+            {
+                now,
+                run.Valid,
+                run.Rejected,
+                counts.Inserted,
+                counts.Updated,
+                counts.Unchanged,
+                counts.Deleted,
+                counts.Duplicates,
+                publishedVersion = changed ? version : (long?)null,
+                runId,
+            },
+            transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return changed
+            ? new DatasetVersionPublished(run.DatasetId, version, runId, counts.Inserted, counts.Updated, counts.Deleted, rowCount, now)
+            : null;
+    }
+
+    private static async Task<MergeCounts> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, CancellationToken cancellationToken)
+    {
+        var table = DatasetRegistry.QualifiedTable(tableName);
+        var columns = (await connection.QueryAsync<string>(new CommandDefinition(
+            """
+            select column_name from information_schema.columns
+            where table_schema = 'open_data' and table_name = @tableName and column_name not like '\_%'
+            order by ordinal_position
+            """, new { tableName }, transaction, cancellationToken: cancellationToken))).Select(DatasetRegistry.Quote).ToList();
+        var parameters = new { runId, version };
+
+        // The last occurrence of a key in the run wins; earlier ones are counted as duplicates in the source.
+        var staged = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            create temp table incoming on commit drop as
+            select distinct on (key) key, hash, record, sequence
+            from hub.staged_records where run_id = @runId
+            order by key, sequence desc, ordinal desc;
+            create unique index on incoming (key);
+            analyze incoming;
+            select count(*) from hub.staged_records where run_id = @runId;
+            """, parameters, transaction, cancellationToken: cancellationToken));
+        var distinct = await connection.ExecuteScalarAsync<long>(new CommandDefinition("select count(*) from incoming", transaction: transaction, cancellationToken: cancellationToken));
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            update {table} c set _version_to = @version
+            from incoming i
+            where c._version_to is null and c._key = i.key and c._hash <> i.hash
+            """, parameters, transaction, cancellationToken: cancellationToken));
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            update {table} c set _version_to = @version
+            where c._version_to is null and not exists (select 1 from incoming i where i.key = c._key)
+            """, parameters, transaction, cancellationToken: cancellationToken));
+        var written = await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            insert into {table} ({string.Join(", ", columns)}, _key, _hash, _version_from, _run_id, _batch)
+            select {string.Join(", ", columns.Select(c => $"(x.r).{c}"))}, x.key, x.hash, @version, @runId, x.sequence
+            from (
+                select i.key, i.hash, i.sequence, jsonb_populate_record(null::{table}, i.record) as r
+                from incoming i
+                where not exists (select 1 from {table} c where c._key = i.key and c._version_to is null)
+            ) x
+            """, parameters, transaction, cancellationToken: cancellationToken));
+        return new MergeCounts(
+            Inserted: written - updated,
+            Updated: updated,
+            Deleted: deleted,
+            Unchanged: distinct - written,
+            Duplicates: staged - distinct);
+    }
+
+    private sealed record RunState(string DatasetId, string Status, int? BatchCount, long? Fetched, long StagedBatches, long Valid, long Rejected);
+
+    private sealed record MergeCounts(long Inserted, long Updated, long Deleted, long Unchanged, long Duplicates);
+}

@@ -1,0 +1,46 @@
+using Hub.Connectors;
+using Hub.Worker.Catalog;
+using Hub.Worker.Messaging;
+using Hub.Worker.Scheduling;
+using Hub.Worker.Store;
+using Hub.Worker.Telemetry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+
+namespace Hub.Worker;
+
+public static class WorkerServiceCollectionExtensions
+{
+    /// <summary>The catalogue loaded from <c>connectors.d/</c> (see <see cref="HubCatalog"/>).</summary>
+    public static IServiceCollection AddHubCatalog(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton<HubCatalog>();
+        return services;
+    }
+
+    /// <summary>Everything the worker runs: store, connectors, catalogue, writer consumers, scheduler, telemetry.</summary>
+    public static IServiceCollection AddHubWorker(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var prometheusPort = configuration.GetValue<int?>("Telemetry:PrometheusPort");
+        return services
+            .AddHubStore(configuration)
+            .AddConnectors(configuration)
+            .AddHubCatalog()
+            .AddHubMessaging(configuration, withWriter: true)
+            .AddConnectorScheduling(configuration)
+            .AddHubTelemetry(configuration, "hub-worker", metrics =>
+            {
+                if (prometheusPort is { } port)
+                {
+                    metrics.AddPrometheusHttpListener(listener =>
+                    {
+                        listener.Host = "127.0.0.1";
+                        listener.Port = port;
+                    });
+                }
+            });
+    }
+}

@@ -1,0 +1,348 @@
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+
+namespace DemoAgency;
+
+/// <summary>
+/// A deterministic synthetic dataset of administrative-procedure files (hồ sơ), computed from the record index on every
+/// request and never materialized: any page of any revision of millions of records costs only its own records.
+/// The same (name, count, revision, id) always yields the same bytes. See <see cref="RevisionPlan"/> for revisions.
+/// </summary>
+internal sealed class GeneratedDataset
+{
+    public const int DefaultCount = 1_000_000;
+    public const int MaxCount = 1_000_000_000;
+
+    private static readonly JsonEncodedText Id = Encode("id");
+    private static readonly JsonEncodedText MaHoSo = Encode("ma_ho_so");
+    private static readonly JsonEncodedText HoTen = Encode("ho_ten");
+    private static readonly JsonEncodedText NgaySinh = Encode("ngay_sinh");
+    private static readonly JsonEncodedText DiaChi = Encode("dia_chi");
+    private static readonly JsonEncodedText MaXa = Encode("ma_xa");
+    private static readonly JsonEncodedText SoTien = Encode("so_tien");
+    private static readonly JsonEncodedText TrangThai = Encode("trang_thai");
+    private static readonly JsonEncodedText NgayCapNhat = Encode("ngay_cap_nhat");
+    private static readonly JsonEncodedText GhiChu = Encode("ghi_chu");
+
+    // Weighted by repetition, roughly like the population of Ninh Thuận (Kinh, Chăm and Raglai family names).
+    private static readonly byte[][] FamilyNames = Utf8(
+        "Nguyễn", "Nguyễn", "Nguyễn", "Nguyễn", "Nguyễn", "Trần", "Trần", "Lê", "Lê", "Phạm", "Phạm", "Hoàng", "Huỳnh",
+        "Phan", "Vũ", "Võ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Trương", "Đinh", "Lương", "Mai",
+        "Đàng", "Thập", "Quảng", "Châu", "Thiên", "Lộ", "Chamaléa", "Pi Năng", "Katơr");
+
+    private static readonly byte[][] MaleMiddleNames = Utf8("Văn", "Văn", "Hữu", "Đức", "Minh", "Quốc", "Thanh", "Công", "Xuân", "Ngọc", "Hoàng");
+    private static readonly byte[][] FemaleMiddleNames = Utf8("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Kim", "Mỹ", "Hồng", "Bích", "Diệu");
+
+    private static readonly byte[][] MaleGivenNames = Utf8(
+        "An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hiếu", "Hiển", "Hùng", "Huy", "Khánh", "Khoa", "Lâm", "Long",
+        "Lộc", "Mạnh", "Nam", "Nghĩa", "Phong", "Phúc", "Quang", "Quân", "Sơn", "Tài", "Thắng", "Thành", "Thịnh",
+        "Toàn", "Trung", "Tuấn", "Tùng", "Việt", "Vinh", "Vũ");
+
+    private static readonly byte[][] FemaleGivenNames = Utf8(
+        "Anh", "Châu", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hiền", "Hoa", "Huyền", "Hương", "Lan", "Linh",
+        "Loan", "Mai", "My", "Nga", "Ngân", "Nhàn", "Nhung", "Oanh", "Phương", "Quyên", "Tâm", "Thảo", "Thủy",
+        "Trang", "Trâm", "Tuyết", "Uyên", "Vân", "Vy", "Yến");
+
+    private static readonly byte[][] Streets = Utf8(
+        "Thống Nhất", "16 Tháng 4", "21 Tháng 8", "Ngô Gia Tự", "Lê Duẩn", "Trần Phú", "Yên Ninh", "Nguyễn Văn Cừ",
+        "Quang Trung", "Lê Hồng Phong", "Hải Thượng Lãn Ông", "Trường Chinh", "Minh Mạng", "Lê Lợi", "Bác Ái",
+        "Tô Hiệu", "Trần Quang Diệu", "Ngô Quyền", "Hùng Vương", "Nguyễn Thị Minh Khai");
+
+    private static readonly JsonEncodedText[] Notes = EncodeAll(
+        "Hồ sơ đã được tiếp nhận tại Bộ phận Một cửa",
+        "Yêu cầu bổ sung bản sao giấy khai sinh",
+        "Chờ xác minh thông tin cư trú",
+        "Đã trả kết quả qua dịch vụ bưu chính công ích",
+        "Hồ sơ nộp trực tuyến toàn trình trên Cổng dịch vụ công",
+        "Thiếu chữ ký của người đề nghị",
+        "Chuyển Phòng Tài nguyên và Môi trường thẩm định",
+        "Công dân đề nghị nhận kết quả tại nhà",
+        "Đã thu phí, lệ phí theo quy định",
+        "Gia hạn thời gian giải quyết do cần xác minh thực địa");
+
+    private static readonly JsonEncodedText[] Statuses = EncodeAll("moi", "dang_xu_ly", "hoan_thanh", "tu_choi");
+
+    private static readonly byte[] So = Encoding.UTF8.GetBytes("Số ");
+    private static readonly byte[] Duong = Encoding.UTF8.GetBytes(" đường ");
+    private static readonly byte[] Thon = Encoding.UTF8.GetBytes("Thôn ");
+    private static readonly byte[] KhuPho = Encoding.UTF8.GetBytes("Khu phố ");
+
+    private static readonly TimeSpan VietnamOffset = TimeSpan.FromHours(7);
+    private static readonly int FirstBirthDay = new DateOnly(1940, 1, 1).DayNumber;
+    private static readonly int LastBirthDay = new DateOnly(2007, 12, 31).DayNumber;
+    private static readonly int FirstReceivedDay = new DateOnly(2019, 1, 1).DayNumber;
+    private static readonly int LastReceivedDay = new DateOnly(2025, 6, 30).DayNumber;
+
+    private readonly WardInfo[] _wards;
+
+    public GeneratedDataset(AdministrativeUnits units)
+    {
+        Ward[] wards = units.WardsOf(AdministrativeUnits.NinhThuan, null);
+        if (wards.Length == 0)
+        {
+            wards = units.Wards; // a data file without Ninh Thuận: any ward will do
+        }
+
+        if (wards.Length == 0)
+        {
+            throw new InvalidDataException("the administrative-units file has no ward to generate addresses from");
+        }
+
+        Dictionary<string, string> provinceNames = units.Provinces.ToDictionary(p => p.Code, p => p.Name, StringComparer.Ordinal);
+        _wards = [.. wards.Select(w => new WardInfo(
+            Encode(w.Code),
+            Encoding.UTF8.GetBytes($", {w.Name}, {units.FindDistrict(w.DistrictCode)?.Name}, {provinceNames.GetValueOrDefault(w.ProvinceCode)}"),
+            w.Type == "Xã"))];
+    }
+
+    /// <summary>Wards whose names and codes the addresses use.</summary>
+    public int WardCount => _wards.Length;
+
+    /// <summary>A stable 64-bit seed from the dataset name (FNV-1a of its UTF-8 bytes, never string.GetHashCode).</summary>
+    public static ulong SeedOf(string name)
+    {
+        ulong hash = 14695981039346656037UL;
+        foreach (byte b in Encoding.UTF8.GetBytes(name))
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        return hash;
+    }
+
+    /// <summary>
+    /// Writes record <paramref name="id"/> of a revision. A broken record (fault <c>badRecordEvery</c>) lacks the required
+    /// <c>ma_ho_so</c> and has <c>so_tien</c> as a JSON string.
+    /// </summary>
+    public void WriteRecord(Utf8JsonWriter writer, ulong seed, in RevisionPlan plan, long id, bool broken)
+    {
+        long index = id - 1;
+        bool added = plan.IsAdded(index);
+        Span<byte> buffer = stackalloc byte[512];
+
+        // Identity: never changes between revisions.
+        var who = new Rng(seed, index, 1);
+        bool female = who.Below(2) == 0;
+        int receivedDay = added
+            ? LastReceivedDay + 1 + who.Below(60)
+            : FirstReceivedDay + who.Below(LastReceivedDay - FirstReceivedDay + 1);
+        DateOnly birth = DateOnly.FromDayNumber(FirstBirthDay + who.Below(LastBirthDay - FirstBirthDay + 1));
+        WardInfo ward = _wards[who.Below(_wards.Length)];
+
+        // State in revision 0, re-drawn for a changed or added record.
+        var state = new Rng(seed, index, 2);
+        int status = PickStatus(ref state);
+        long cents = PickAmount(ref state);
+        int note = state.Below(100);
+        DateTime updated = UpdatedAt(receivedDay, ref state);
+        if (plan.IsChanged(index) || added)
+        {
+            var next = new Rng(seed, index, 3 + ((ulong)plan.Revision << 8));
+            status = PickStatus(ref next);
+            cents = PickAmount(ref next);
+            note = next.Below(100);
+            updated = updated.AddDays(1 + next.Below(30)).AddSeconds(next.Below(3600));
+        }
+
+        writer.WriteStartObject();
+        writer.WriteNumber(Id, id);
+        if (!broken)
+        {
+            int n = Append(buffer, 0, "HS-"u8);
+            n += Format(DateOnly.FromDayNumber(receivedDay).Year, buffer[n..], 4);
+            buffer[n++] = (byte)'-';
+            n += Format(id, buffer[n..], 7);
+            writer.WriteString(MaHoSo, buffer[..n]);
+        }
+
+        int len = Append(buffer, 0, FamilyNames[who.Below(FamilyNames.Length)]);
+        buffer[len++] = (byte)' ';
+        byte[][] middle = female ? FemaleMiddleNames : MaleMiddleNames;
+        len = Append(buffer, len, middle[who.Below(middle.Length)]);
+        buffer[len++] = (byte)' ';
+        byte[][] given = female ? FemaleGivenNames : MaleGivenNames;
+        len = Append(buffer, len, given[who.Below(given.Length)]);
+        writer.WriteString(HoTen, buffer[..len]);
+
+        len = Format(birth.Year, buffer, 4);
+        buffer[len++] = (byte)'-';
+        len += Format(birth.Month, buffer[len..], 2);
+        buffer[len++] = (byte)'-';
+        len += Format(birth.Day, buffer[len..], 2);
+        writer.WriteString(NgaySinh, buffer[..len]);
+
+        if (ward.IsCommune)
+        {
+            len = Append(buffer, 0, Thon);
+            len += Format(1 + who.Below(12), buffer[len..], 1);
+        }
+        else
+        {
+            len = Append(buffer, 0, So);
+            len += Format(1 + who.Below(400), buffer[len..], 1);
+            if (who.Below(4) == 0)
+            {
+                buffer[len++] = (byte)'/';
+                len += Format(1 + who.Below(40), buffer[len..], 1);
+            }
+
+            if (who.Below(3) == 0)
+            {
+                buffer[len++] = (byte)',';
+                buffer[len++] = (byte)' ';
+                len = Append(buffer, len, KhuPho);
+                len += Format(1 + who.Below(10), buffer[len..], 1);
+            }
+            else
+            {
+                len = Append(buffer, len, Duong);
+                len = Append(buffer, len, Streets[who.Below(Streets.Length)]);
+            }
+        }
+
+        len = Append(buffer, len, ward.AddressSuffix);
+        writer.WriteString(DiaChi, buffer[..len]);
+        writer.WriteString(MaXa, ward.Code);
+
+        decimal amount = new((int)(cents & 0xFFFF_FFFF), (int)(cents >> 32), 0, false, 2);
+        if (broken)
+        {
+            if (!Utf8Formatter.TryFormat(amount, buffer, out len))
+            {
+                throw new InvalidOperationException("amount does not fit the buffer");
+            }
+
+            writer.WriteString(SoTien, buffer[..len]);
+        }
+        else
+        {
+            writer.WriteNumber(SoTien, amount);
+        }
+
+        writer.WriteString(TrangThai, Statuses[status]);
+        writer.WriteString(NgayCapNhat, new DateTimeOffset(updated, VietnamOffset));
+        if (note < Notes.Length * 6)
+        {
+            writer.WriteString(GhiChu, Notes[note % Notes.Length]);
+        }
+        else
+        {
+            writer.WriteNull(GhiChu);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    // moi 15 %, dang_xu_ly 30 %, hoan_thanh 45 %, tu_choi 10 %.
+    private static int PickStatus(ref Rng rng) => rng.Below(100) switch
+    {
+        < 15 => 0,
+        < 45 => 1,
+        < 90 => 2,
+        _ => 3,
+    };
+
+    // Fees and payments in đồng, with 2 decimals (a tenth of them with a non-zero fraction).
+    private static long PickAmount(ref Rng rng)
+    {
+        long dong = rng.Below(100) switch
+        {
+            < 50 => 10_000 + (rng.Below(980) * 500L),
+            < 85 => 500_000 + (rng.Below(19_000) * 500L),
+            _ => 10_000_000 + (rng.Below(490_000) * 1_000L),
+        };
+        return (dong * 100) + (rng.Below(10) == 0 ? rng.Below(100) : 0);
+    }
+
+    // Office hours, 7:00 to 17:00, 0 to 90 days after the file was received.
+    private static DateTime UpdatedAt(int receivedDay, ref Rng rng) =>
+        DateOnly.FromDayNumber(receivedDay + rng.Below(91)).ToDateTime(new TimeOnly(7, 0)).AddSeconds(rng.Below(10 * 3600));
+
+    private static int Append(Span<byte> buffer, int at, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(buffer[at..]);
+        return at + bytes.Length;
+    }
+
+    private static int Format(long value, Span<byte> destination, byte minDigits)
+    {
+        if (!Utf8Formatter.TryFormat(value, destination, out int written, new System.Buffers.StandardFormat('D', minDigits)))
+        {
+            throw new InvalidOperationException("number does not fit the buffer");
+        }
+
+        return written;
+    }
+
+    private static JsonEncodedText Encode(string value) => JsonEncodedText.Encode(value, AgencyJson.Encoder);
+
+    private static JsonEncodedText[] EncodeAll(params string[] values) => [.. values.Select(Encode)];
+
+    private static byte[][] Utf8(params string[] values) => [.. values.Select(Encoding.UTF8.GetBytes)];
+
+    private sealed record WardInfo(JsonEncodedText Code, byte[] AddressSuffix, bool IsCommune);
+
+    /// <summary>SplitMix64 stream seeded by (dataset seed, record index, purpose).</summary>
+    private struct Rng(ulong seed, long index, ulong purpose)
+    {
+        private ulong _state = Mix(seed ^ Mix(((ulong)index * 0x9E3779B97F4A7C15UL) ^ (purpose * 0xD1B54A32D192ED03UL)));
+
+        public int Below(int bound)
+        {
+            _state += 0x9E3779B97F4A7C15UL;
+            return (int)(((Mix(_state) >> 32) * (ulong)bound) >> 32);
+        }
+
+        private static ulong Mix(ulong z)
+        {
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+    }
+}
+
+/// <summary><c>/api/generated/{name}</c> and <c>/api/generated/{name}/expected</c>.</summary>
+internal static class GeneratedDatasetEndpoints
+{
+    public static void MapGeneratedDataset(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/generated/{name}", (string name, HttpRequest request, GeneratedDataset dataset) =>
+        {
+            if (!TryPlan(request, out RevisionPlan plan, out string? error)
+                || !PageRequest.TryParse(request.Query, out PageRequest page, out error))
+            {
+                return AgencyJson.Error(StatusCodes.Status400BadRequest, error!);
+            }
+
+            ulong seed = GeneratedDataset.SeedOf(name);
+            return new JsonPageResult(plan.Total, page, (writer, position, broken) =>
+                dataset.WriteRecord(writer, seed, plan, plan.IdAt(position), broken));
+        });
+
+        app.MapGet("/api/generated/{name}/expected", (string name, HttpRequest request) =>
+            TryPlan(request, out RevisionPlan plan, out string? error)
+                ? Results.Json(plan.Expected, AgencyJson.Context.ExpectedCounts, AgencyJson.ContentType)
+                : AgencyJson.Error(StatusCodes.Status400BadRequest, error!));
+    }
+
+    private static bool TryPlan(HttpRequest request, out RevisionPlan plan, out string? error)
+    {
+        plan = default;
+        if (!PageRequest.TryInt(request.Query, "count", GeneratedDataset.DefaultCount, out int count, out error)
+            || !PageRequest.TryInt(request.Query, "revision", 0, out int revision, out error))
+        {
+            return false;
+        }
+
+        if (count > GeneratedDataset.MaxCount)
+        {
+            error = $"count must be at most {GeneratedDataset.MaxCount}";
+            return false;
+        }
+
+        plan = new RevisionPlan(count, revision);
+        return true;
+    }
+}

@@ -1,0 +1,21 @@
+using DemoAgency;
+
+// A simulated agency REST/JSON API for the hub's demo and tests (see README.md).
+WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
+builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+builder.Services.ConfigureHttpJsonOptions(options => AgencyJson.Configure(options.SerializerOptions));
+
+string dataFile = Startup.DataFile(builder.Configuration);
+var units = AdministrativeUnits.Load(dataFile);
+var dataset = new GeneratedDataset(units);
+builder.Services.AddSingleton(units).AddSingleton(dataset).AddSingleton<FaultRegistry>();
+
+WebApplication app = builder.Build();
+app.UseMiddleware<FaultMiddleware>();
+app.MapGet("/health", () => Results.Text("ok"));
+app.MapAdministrativeUnits();
+app.MapGeneratedDataset();
+app.MapFaultAdmin();
+Startup.LogWhenStarted(app, dataFile, units, dataset);
+app.Run();
