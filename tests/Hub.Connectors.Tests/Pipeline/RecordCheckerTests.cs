@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Hub.Connectors.Configuration;
+using Hub.Connectors.Pipeline;
+using Hub.Connectors.Tests.Configuration;
+using Hub.Connectors.Validation;
+using Hub.Core.Catalog;
+using Hub.Core.Records;
+
+namespace Hub.Connectors.Tests.Pipeline;
+
+public class RecordCheckerTests
+{
+    private static readonly RecordChecker Checker = CreateChecker();
+
+    private static RecordChecker CreateChecker()
+    {
+        var (schema, error) = SchemaColumns.Parse("xa.v1.json", ConnectorsFolder.WardSchema, 1);
+        Assert.Null(error);
+        var dataset = new DatasetDefinition
+        {
+            Id = "dvhc-xa",
+            AgencyCode = "SNV",
+            Title = "Xã",
+            Licence = "CC-BY-4.0",
+            UpdateCycle = UpdateCycle.Yearly,
+            Schedule = "0 0 2 * * ?",
+            Schema = schema!,
+            PrimaryKey = ["ma_xa"],
+            Source = new RestSourceDefinition { Url = new Uri("http://agency.test") },
+            SourceFile = "snv.yaml",
+            ConfigRevision = "r1",
+        };
+        return new RecordChecker(dataset, new NJsonSchemaValidator(schema!.Json));
+    }
+
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
+
+    [Fact]
+    public void A_valid_record_gets_its_key_content_hash_and_canonical_json()
+    {
+        var record = Json("""{"ten_xa":"Phường Đô Vinh","ma_xa":"22738","dan_so":12000}""");
+
+        var (valid, rejected) = Checker.Check(record);
+
+        Assert.Null(rejected);
+        Assert.NotNull(valid);
+        Assert.Equal("22738", valid.Key);
+        Assert.Equal(RecordHash.ComputeHex(record), valid.Hash);
+        Assert.Equal("""{"dan_so":12000,"ma_xa":"22738","ten_xa":"Ph\u01B0\u1EDDng \u0110\u00F4 Vinh"}""", valid.Json);
+    }
+
+    [Fact]
+    public void An_invalid_record_is_rejected_whole_with_every_reason()
+    {
+        const string text = """{"ma_xa":"2273","dan_so":"nhiều","ngay_thanh_lap":"31/12/2020"}""";
+
+        var (valid, rejected) = Checker.Check(Json(text));
+
+        Assert.Null(valid);
+        Assert.NotNull(rejected);
+        Assert.Equal("2273", rejected.Key);
+        Assert.Equal(text, rejected.Json);
+        Assert.Contains(rejected.Errors, e => e.Contains("ma_xa", StringComparison.Ordinal) && e.Contains("PatternMismatch", StringComparison.Ordinal));
+        Assert.Contains(rejected.Errors, e => e.Contains("ten_xa", StringComparison.Ordinal) && e.Contains("PropertyRequired", StringComparison.Ordinal));
+        Assert.Contains(rejected.Errors, e => e.Contains("dan_so", StringComparison.Ordinal) && e.Contains("IntegerExpected", StringComparison.Ordinal));
+        Assert.Contains(rejected.Errors, e => e.Contains("ngay_thanh_lap", StringComparison.Ordinal) && e.Contains("DateExpected", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_record_without_its_key_is_rejected_and_says_so()
+    {
+        var (valid, rejected) = Checker.Check(Json("""{"ten_xa":"Xã Không Mã"}"""));
+
+        Assert.Null(valid);
+        Assert.Null(rejected!.Key);
+        Assert.Contains(rejected.Errors, e => e.Contains("primary key field 'ma_xa'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_value_that_is_not_an_object_is_rejected()
+    {
+        var (valid, rejected) = Checker.Check(Json("\"22738\""));
+        Assert.Null(valid);
+        Assert.NotEmpty(rejected!.Errors);
+    }
+}
