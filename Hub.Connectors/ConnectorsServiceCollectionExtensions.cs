@@ -1,6 +1,7 @@
 using Hub.Connectors.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -18,7 +19,7 @@ public static class ConnectorsServiceCollectionExtensions
             .Bind(configuration.GetSection(ConnectorOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.TryAddTimeProvider();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient(RestJsonSource.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .AddResilienceHandler("agency", (builder, context) =>
             {
@@ -39,13 +40,5 @@ public static class ConnectorsServiceCollectionExtensions
             });
         services.AddSingleton<RestJsonSource>();
         return services;
-    }
-
-    private static void TryAddTimeProvider(this IServiceCollection services)
-    {
-        if (services.All(d => d.ServiceType != typeof(TimeProvider)))
-        {
-            services.AddSingleton(TimeProvider.System);
-        }
     }
 }

@@ -7,21 +7,23 @@ using Npgsql;
 namespace Hub.Api.Datasets;
 
 /// <summary>A dataset of the catalogue with its metadata, published version and last run.</summary>
-public sealed record DatasetSummary(
-    string Id,
-    string AgencyCode,
-    string AgencyName,
-    string Title,
-    string? Description,
-    string Licence,
-    string Classification,
-    string UpdateCycle,
-    string Schedule,
-    string[] PrimaryKey,
-    int SchemaVersion,
-    long CurrentVersion,
-    long RowCount,
-    RunSummary? LastRun);
+public sealed record DatasetSummary
+{
+    public string Id { get; init; } = string.Empty;
+    public string AgencyCode { get; init; } = string.Empty;
+    public string AgencyName { get; init; } = string.Empty;
+    public string Title { get; init; } = string.Empty;
+    public string? Description { get; init; }
+    public string Licence { get; init; } = string.Empty;
+    public string Classification { get; init; } = string.Empty;
+    public string UpdateCycle { get; init; } = string.Empty;
+    public string Schedule { get; init; } = string.Empty;
+    public string[] PrimaryKey { get; init; } = [];
+    public int SchemaVersion { get; init; }
+    public long CurrentVersion { get; init; }
+    public long RowCount { get; init; }
+    public RunSummary? LastRun { get; init; }
+}
 
 /// <summary>One page of a dataset's records at one version; <c>Next</c> is the <c>after</c> value of the next page.</summary>
 public sealed record RecordPage(string DatasetId, long Version, IReadOnlyList<JsonElement> Records, string? Next);
@@ -32,7 +34,7 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
         """
         d.id as Id, d.agency_code as AgencyCode, d.agency_name as AgencyName, d.title as Title, d.description as Description,
         d.licence as Licence, d.classification as Classification, d.update_cycle as UpdateCycle, d.schedule as Schedule,
-        d.primary_key as PrimaryKey, d.schema_version as SchemaVersion, d.current_version as CurrentVersion, d.row_count as RowCount
+        d.primary_key::text[] as PrimaryKey, d.schema_version as SchemaVersion, d.current_version as CurrentVersion, d.row_count as RowCount
         """;
 
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(CancellationToken cancellationToken) =>

@@ -35,7 +35,7 @@ public static partial class CatalogLoader
         var errors = new List<ConfigError>();
         if (!Directory.Exists(directory))
         {
-            errors.Add(new ConfigError(directory, 1, 1, "the connectors folder does not exist", "create it or set Hub:ConnectorsPath to the folder that holds the agency files"));
+            errors.Add(new ConfigError(directory, 1, 1, "the connectors folder does not exist", "create it or set Connectors:Path (environment Connectors__Path) to the folder that holds the agency files"));
             return new CatalogLoadResult(agencies, errors);
         }
 

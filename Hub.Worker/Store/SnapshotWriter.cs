@@ -124,8 +124,16 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             return null;
         }
 
-        var dataset = await connection.QuerySingleAsync<(long CurrentVersion, string TableName)>(new CommandDefinition(
-            "select current_version, table_name from hub.datasets where id = @DatasetId for update", new { run.DatasetId }, transaction, cancellationToken: cancellationToken));
+        var dataset = await connection.QuerySingleAsync<(long CurrentVersion, string TableName, long RowCount)>(new CommandDefinition(
+            "select current_version, table_name, row_count from hub.datasets where id = @DatasetId for update", new { run.DatasetId }, transaction, cancellationToken: cancellationToken));
+        if (run.Fetched == 0 && dataset.RowCount > 0)
+        {
+            await RunStore.MarkFailedAsync(connection, transaction, runId,
+                $"the agency returned no records; refusing to delete all {dataset.RowCount} published rows (version {dataset.CurrentVersion} stays published)", now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }
+
         var version = dataset.CurrentVersion + 1;
         var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, cancellationToken);
         var changed = counts.Inserted + counts.Updated + counts.Deleted > 0;
@@ -182,6 +190,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             """, new { tableName }, transaction, cancellationToken: cancellationToken))).Select(DatasetRegistry.Quote).ToList();
         var parameters = new { runId, version };
 
+        // Full refresh: a published key absent from the run is deleted, unless the run quarantined a record
+        // with that key (a bad record never removes the good version published before it).
         // The last occurrence of a key in the run wins; earlier ones are counted as duplicates in the source.
         var staged = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             """
@@ -203,7 +213,9 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         var deleted = await connection.ExecuteAsync(new CommandDefinition(
             $"""
             update {table} c set _version_to = @version
-            where c._version_to is null and not exists (select 1 from incoming i where i.key = c._key)
+            where c._version_to is null
+              and not exists (select 1 from incoming i where i.key = c._key)
+              and not exists (select 1 from hub.quarantine q where q.run_id = @runId and q.key = c._key)
             """, parameters, transaction, cancellationToken: cancellationToken));
         var written = await connection.ExecuteAsync(new CommandDefinition(
             $"""

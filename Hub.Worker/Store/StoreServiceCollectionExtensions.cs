@@ -3,6 +3,7 @@ using System.Data.Common;
 using Dapper;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 
@@ -28,6 +29,7 @@ public static class StoreServiceCollectionExtensions
         }
 
         SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(_ =>
         {
             var builder = new NpgsqlDataSourceBuilder(connectionString);

@@ -101,6 +101,7 @@ create table hub.quarantine (
     created_at      timestamptz not null
 );
 create index quarantine_by_dataset on hub.quarantine (dataset_id, id);
+create index quarantine_by_run on hub.quarantine (run_id, key);
 
 -- Published versions of each dataset.
 create table hub.versions (

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hub.Api.Datasets;
+using Hub.Api.Runs;
+using Hub.Worker.Catalog;
+using Hub.Worker.Store;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Hub.IntegrationTests;
+
+[Collection(HubTestGroup.Name)]
+public sealed class HostTests(HubFixture hub)
+{
+    [Fact]
+    public async Task A_broken_agency_file_is_reported_and_every_other_dataset_is_in_the_catalogue()
+    {
+        var catalog = hub.Worker.Services.GetRequiredService<HubCatalog>();
+
+        Assert.All(catalog.Errors, e => Assert.EndsWith("zz-broken.yaml", e.File, StringComparison.Ordinal));
+        var typo = Assert.Single(catalog.Errors, e => e.Message.Contains("unknown key 'titel'", StringComparison.Ordinal));
+        Assert.Equal(7, typo.Line);
+        var listed = await hub.Api.GetFromJsonAsync<List<DatasetSummary>>("/api/datasets");
+        Assert.Equal(TestAgency.Datasets.Order(), listed!.Select(d => d.Id).Order());
+    }
+
+    [Fact]
+    public async Task Every_dataset_has_a_quartz_job_in_the_clustered_store()
+    {
+        var jobs = await hub.QueryScalarAsync<long>("select count(*) from quartz.qrtz_job_details where job_group = 'datasets'");
+        var triggers = await hub.QueryScalarAsync<long>("select count(*) from quartz.qrtz_cron_triggers where time_zone_id = 'Asia/Ho_Chi_Minh'");
+        Assert.Equal(TestAgency.Datasets.Length, jobs);
+        Assert.Equal(TestAgency.Datasets.Length, triggers);
+    }
+
+    [Fact]
+    public async Task Health_reports_postgresql_and_the_bus()
+    {
+        var response = await hub.Api.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", body.RootElement.GetProperty("status").GetString());
+        var checks = body.RootElement.GetProperty("checks");
+        Assert.Equal("Healthy", checks.GetProperty("postgresql").GetProperty("status").GetString());
+        Assert.Contains(checks.EnumerateObject(), c => c.Name.Contains("masstransit", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task Metrics_are_served_in_prometheus_format()
+    {
+        await hub.Api.GetAsync("/api/datasets");
+
+        var response = await hub.Api.GetAsync("/metrics");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("# TYPE http_server_request_duration_seconds histogram", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_endpoints()
+    {
+        var document = await hub.Api.GetStringAsync("/openapi/v1.json");
+
+        Assert.Contains("\"/api/datasets/{id}/records\"", document, StringComparison.Ordinal);
+        Assert.Contains("\"/api/runs/{id}\"", document, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migrations_started_by_several_processes_at_once_apply_once()
+    {
+        var database = "hub_it_migrate_" + Guid.NewGuid().ToString("N")[..8];
+        await using (var admin = new NpgsqlConnection(hub.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"create database {database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(hub.ConnectionString) { Database = database }.ConnectionString;
+        var sources = Enumerable.Range(0, 4).Select(_ => NpgsqlDataSource.Create(connectionString)).ToList();
+        try
+        {
+            await Task.WhenAll(sources.Select(s => new Migrator(s, NullLogger<Migrator>.Instance, TimeProvider.System).MigrateAsync(CancellationToken.None)));
+
+            await using var connection = await sources[0].OpenConnectionAsync();
+            await using var count = new NpgsqlCommand("select count(*), count(distinct version) from hub.schema_migrations", connection);
+            await using var reader = await count.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            Assert.Equal(Migrator.Migrations.Count, reader.GetInt64(0));
+            Assert.Equal(reader.GetInt64(0), reader.GetInt64(1));
+        }
+        finally
+        {
+            foreach (var source in sources)
+            {
+                await source.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Runs_can_be_listed_per_dataset()
+    {
+        TestAgency.Serve(hub.Agency, "it-wards", Enumerable.Range(1, 3).Select(i => (object)TestAgency.Ward(i)).ToList());
+        var run = await hub.SyncAsync("it-wards");
+
+        var runs = await hub.Api.GetFromJsonAsync<List<RunSummary>>("/api/runs?dataset=it-wards");
+
+        Assert.Contains(runs!, r => r.Id == run.Id);
+        Assert.All(runs!, r => Assert.Equal("it-wards", r.DatasetId));
+    }
+}

@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using Dapper;
+using Hub.Api.Runs;
+using Hub.Worker;
+using Hub.Worker.Scheduling;
+using Hub.Worker.Store;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using WireMock.Server;
+
+namespace Hub.IntegrationTests;
+
+/// <summary>
+/// The whole hub on real services: a fresh PostgreSQL database on the server in <c>HUB_TEST_POSTGRES</c>, the
+/// RabbitMQ broker in <c>HUB_TEST_RABBITMQ</c> (both started by <c>./hub test</c>), a WireMock agency, the worker
+/// host and the API. Tests use distinct dataset ids, so they share one hub.
+/// </summary>
+public sealed class HubFixture : IAsyncLifetime
+{
+    private WebApplicationFactory<Program>? api;
+
+    public WireMockServer Agency { get; } = WireMockServer.Start();
+
+    public string ConnectorsPath { get; } = Directory.CreateTempSubdirectory("it-connectors-").FullName;
+
+    public string ConnectionString { get; private set; } = string.Empty;
+
+    public IHost Worker { get; private set; } = null!;
+
+    public HttpClient Api { get; private set; } = null!;
+
+    public IServiceProvider ApiServices => api!.Services;
+
+    public Dictionary<string, string?> Settings { get; } = new();
+
+    public static string Required(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{name} is not set: the integration tests need a real PostgreSQL and RabbitMQ; run them with './hub test', which starts both");
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await CreateDatabaseAsync(Required("HUB_TEST_POSTGRES"));
+        TestAgency.WriteConnectors(ConnectorsPath, Agency.Url!);
+        Settings["ConnectionStrings:Hub"] = ConnectionString;
+        Settings["ConnectionStrings:RabbitMq"] = Required("HUB_TEST_RABBITMQ");
+        Settings["Connectors:Path"] = ConnectorsPath;
+        Settings["Connectors:RetryDelay"] = "00:00:00.020";
+        Settings["Connectors:BatchSize"] = "7";
+        Settings["Scheduling:SyncNewDatasetsAtStart"] = "false";
+        Settings["Scheduling:ClusterCheckinInterval"] = "00:00:05";
+        Settings["Messaging:QueuePrefix"] = "it-" + Guid.NewGuid().ToString("N")[..8];
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(Settings);
+        builder.Services.AddHubWorker(builder.Configuration);
+        Worker = builder.Build();
+        await Worker.StartAsync();
+
+        api = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            foreach (var (key, value) in Settings)
+            {
+                web.UseSetting(key, value);
+            }
+        });
+        Api = api.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        Api.Dispose();
+        if (api is not null)
+        {
+            await api.DisposeAsync();
+        }
+
+        await Worker.StopAsync();
+        Worker.Dispose();
+        Agency.Stop();
+        Agency.Dispose();
+        Directory.Delete(ConnectorsPath, recursive: true);
+    }
+
+    /// <summary>Runs a dataset's connector now and waits (bounded) until the writer has finished the run.</summary>
+    public async Task<RunSummary> SyncAsync(string datasetId)
+    {
+        var runId = await Worker.Services.GetRequiredService<DatasetSync>().RunAsync(datasetId, RunTrigger.Manual, CancellationToken.None);
+        return await WaitForRunAsync(runId);
+    }
+
+    public async Task<RunSummary> WaitForRunAsync(Guid runId)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var detail = await Api.GetFromJsonAsync<RunDetail>($"/api/runs/{runId}");
+            if (detail!.Run.Status != "running")
+            {
+                return detail.Run;
+            }
+
+            if (waited.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException($"run {runId} was still running after 60 s: {detail.Run}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        return await connection.ExecuteScalarAsync<T>(sql, parameters) ?? throw new InvalidOperationException($"no value from {sql}");
+    }
+
+    private static async Task<string> CreateDatabaseAsync(string serverConnectionString)
+    {
+        var name = "hub_it_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var connection = new NpgsqlConnection(serverConnectionString))
+        {
+            await connection.OpenAsync();
+            await connection.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"create database {name}"));
+        }
+
+        return new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name }.ConnectionString;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class HubTestGroup : ICollectionFixture<HubFixture>
+{
+    public const string Name = "hub";
+}

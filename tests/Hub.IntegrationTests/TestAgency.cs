@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace Hub.IntegrationTests;
+
+/// <summary>The agency the integration tests connect to: its connectors.d file and the pages WireMock serves.</summary>
+public static class TestAgency
+{
+    public const int PageSize = 50;
+
+    public const string WardSchema =
+        """
+        {
+          "type": "object",
+          "required": ["ma_xa", "ten_xa", "dan_so"],
+          "properties": {
+            "ma_xa": { "type": "string", "pattern": "^[0-9]{5}$" },
+            "ten_xa": { "type": "string", "minLength": 1 },
+            "dan_so": { "type": "integer", "minimum": 0 },
+            "dien_tich": { "type": "number" },
+            "ngay_thanh_lap": { "type": "string", "format": "date" },
+            "cap_nhat": { "type": "string", "format": "date-time" }
+          }
+        }
+        """;
+
+    /// <summary>Datasets of the test agency; each test owns one and its path on the agency.</summary>
+    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions"];
+
+    public static void WriteConnectors(string folder, string agencyUrl)
+    {
+        Directory.CreateDirectory(Path.Combine(folder, "schemas"));
+        File.WriteAllText(Path.Combine(folder, "schemas", "ward.v1.json"), WardSchema);
+        var datasets = string.Concat(Datasets.Select(id =>
+            $"""
+              - id: {id}
+                title: Xã phường ({id})
+                licence: CC-BY-4.0
+                update_cycle: monthly
+                schedule: "0 0 3 1 1 ? 2099"
+                schema: schemas/ward.v1.json
+                primary_key: ma_xa
+                source:
+                  kind: rest
+                  url: "{agencyUrl}/{id}?tinh=58"
+                  record_path: $.data
+                  paging:
+                    style: offset
+                    page_size: {PageSize}
+
+            """));
+        File.WriteAllText(Path.Combine(folder, "test-agency.yaml"), $"""
+            version: 1
+            agency:
+              code: TEST
+              name: Cơ quan thử nghiệm
+            datasets:
+            {datasets}
+            """);
+        File.WriteAllText(Path.Combine(folder, "zz-broken.yaml"), "version: 1\nagency:\n  code: BROKEN\n  name: x\ndatasets:\n  - id: broken-one\n    titel: typo\n");
+    }
+
+    public static Dictionary<string, object?> Ward(int i, string suffix = "") => new()
+    {
+        ["ma_xa"] = (22000 + i).ToString("00000", CultureInfo.InvariantCulture),
+        ["ten_xa"] = $"Xã Phước {Names[i % Names.Length]} {i}{suffix}",
+        ["dan_so"] = 1000 + (i * 37 % 9000),
+        ["dien_tich"] = Math.Round(10 + (i * 1.37 % 90), 2),
+        ["ngay_thanh_lap"] = new DateOnly(1990 + (i % 30), 1 + (i % 12), 1 + (i % 28)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        ["cap_nhat"] = "2025-03-01T08:00:00+07:00",
+    };
+
+    /// <summary>Agencies send UTF-8 text as it is, not \u escapes.</summary>
+    private static readonly JsonSerializerOptions AgencyJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static readonly string[] Names = ["Hải", "Dinh", "Thuận", "Hà", "Sơn", "Minh", "Nam", "Vinh", "Thái", "Hậu"];
+
+    /// <summary>Serves <paramref name="records"/> at <c>/{dataset}</c> with offset paging, replacing what was served before.</summary>
+    public static void Serve(WireMockServer agency, string dataset, IReadOnlyList<object> records)
+    {
+        for (var offset = 0; offset <= records.Count + PageSize; offset += PageSize)
+        {
+            var page = records.Skip(offset).Take(PageSize).ToList();
+            agency.Given(Request.Create().WithPath($"/{dataset}").WithParam("offset", offset.ToString(CultureInfo.InvariantCulture)).UsingGet())
+                .WithGuid(StubId(dataset, offset))
+                .RespondWith(Response.Create().WithHeader("Content-Type", "application/json; charset=utf-8")
+                    .WithBody(JsonSerializer.Serialize(new { total = records.Count, data = page }, AgencyJson)));
+        }
+    }
+
+    /// <summary>Answers the first page of <c>/{dataset}</c> with <paramref name="status"/> and <paramref name="body"/>.</summary>
+    public static void Fail(WireMockServer agency, string dataset, int status, string body = "")
+    {
+        agency.Given(Request.Create().WithPath($"/{dataset}").WithParam("offset", "0").UsingGet())
+            .WithGuid(StubId(dataset, 0))
+            .RespondWith(Response.Create().WithStatusCode(status).WithBody(body));
+    }
+
+    private static Guid StubId(string dataset, int offset) =>
+        new(SHA256.HashData(Encoding.UTF8.GetBytes($"{dataset}:{offset}"))[..16]);
+}
