@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using Hub.Api.Datasets;
 using Hub.Api.Health;
 using Hub.Api.Runs;
@@ -21,6 +22,8 @@ public static class ApiServiceCollectionExtensions
             .AddHubMessaging(configuration, withWriter: false)
             .AddHubTelemetry(configuration, "hub-api", metrics => metrics.AddAspNetCoreInstrumentation().AddPrometheusExporter())
             .ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddAspNetCoreInstrumentation());
+        // Vietnamese text is written as UTF-8, not as \u escapes.
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddHealthChecks().AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", tags: ["ready"]);

@@ -18,5 +18,9 @@ public static class HubTelemetry
 
     public static readonly Counter<long> RunsFinished = Meter.CreateCounter<long>("hub.runs.finished", "{run}", "Runs finished, by dataset and status");
 
-    public static readonly Histogram<double> BatchWriteSeconds = Meter.CreateHistogram<double>("hub.writer.batch.duration", "s", "Time to stage one batch");
+    public static readonly Histogram<double> BatchWriteSeconds = Meter.CreateHistogram<double>(
+        "hub.writer.batch.duration",
+        "s",
+        "Time to stage one batch",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
 }
