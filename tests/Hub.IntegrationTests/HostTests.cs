@@ -105,12 +105,12 @@ public sealed class HostTests(HubFixture hub)
     [Fact]
     public async Task Runs_can_be_listed_per_dataset()
     {
-        TestAgency.Serve(hub.Agency, "it-wards", Enumerable.Range(1, 3).Select(i => (object)TestAgency.Ward(i)).ToList());
-        var run = await hub.SyncAsync("it-wards");
+        TestAgency.Serve(hub.Agency, "it-listed", Enumerable.Range(1, 3).Select(i => (object)TestAgency.Ward(i)).ToList());
+        var run = await hub.SyncAsync("it-listed");
 
-        var runs = await hub.Api.GetFromJsonAsync<List<RunSummary>>("/api/runs?dataset=it-wards");
+        var runs = await hub.Api.GetFromJsonAsync<List<RunSummary>>("/api/runs?dataset=it-listed");
 
         Assert.Contains(runs!, r => r.Id == run.Id);
-        Assert.All(runs!, r => Assert.Equal("it-wards", r.DatasetId));
+        Assert.All(runs!, r => Assert.Equal("it-listed", r.DatasetId));
     }
 }

@@ -1,0 +1,31 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Hub.Worker.Telemetry;
+
+namespace Hub.IntegrationTests;
+
+[Collection(HubTestGroup.Name)]
+public sealed class TracingTests(HubFixture hub)
+{
+    [Fact]
+    public async Task A_run_is_traced_through_fetch_publish_consume_and_write()
+    {
+        var spans = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is HubTelemetry.Name or "MassTransit",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+        TestAgency.Serve(hub.Agency, "it-traced", Enumerable.Range(1, 10).Select(i => (object)TestAgency.Ward(i)).ToList());
+
+        var run = await hub.SyncAsync("it-traced");
+
+        var ofRun = spans.Where(s => Equals(s.GetTagItem("hub.run"), run.Id)).Select(s => s.OperationName).ToHashSet();
+        Assert.Superset(new HashSet<string> { "sync dataset", "stage batch", "finalize run" }, ofRun);
+        var sync = spans.Single(s => s.OperationName == "sync dataset" && Equals(s.GetTagItem("hub.run"), run.Id));
+        Assert.Contains(spans, s => s.OperationName == "publish batch" && s.ParentSpanId == sync.SpanId);
+        Assert.Contains(spans, s => s.Source.Name == "MassTransit" && s.TraceId == sync.TraceId && s.Kind == ActivityKind.Consumer);
+    }
+}
