@@ -1,6 +1,11 @@
 using System.Text.Encodings.Web;
 using Hub.Api.Datasets;
 using Hub.Api.Health;
+using Hub.Api.Lineage;
+using Hub.Api.Quarantine;
+using Hub.Connectors;
+using Hub.Worker;
+using Hub.Worker.Quarantine;
 using Hub.Api.Runs;
 using Hub.Worker.Messaging;
 using Hub.Worker.Store;
@@ -19,6 +24,8 @@ public static class ApiServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services
             .AddHubStore(configuration)
+            .AddConnectors(configuration)
+            .AddHubCatalog()
             .AddHubMessaging(configuration, withWriter: false)
             .AddHubTelemetry(configuration, "hub-api", metrics => metrics.AddAspNetCoreInstrumentation().AddPrometheusExporter())
             .ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddAspNetCoreInstrumentation());
@@ -29,6 +36,7 @@ public static class ApiServiceCollectionExtensions
         services.AddHealthChecks().AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", tags: ["ready"]);
         services.AddSingleton<DatasetQueries>();
         services.AddSingleton<RunQueries>();
+        services.AddSingleton<QuarantineReplay>();
         return services;
     }
 
@@ -41,6 +49,8 @@ public static class ApiServiceCollectionExtensions
         app.MapOpenApi();
         app.MapDatasetsApi();
         app.MapRunsApi();
+        app.MapLineageApi();
+        app.MapQuarantineApi();
         app.MapHealthApi();
         app.MapPrometheusScrapingEndpoint();
         return app;

@@ -2,9 +2,12 @@ using Hub.Worker;
 using Hub.Worker.Cli;
 using Microsoft.Extensions.Hosting;
 
-if (args is ["connectors", .. var rest])
+switch (args)
 {
-    return ConnectorsCommand.Run(rest, Console.Out, Console.Error);
+    case ["connectors", .. var rest]:
+        return ConnectorsCommand.Run(rest, Console.Out, Console.Error);
+    case ["audit", .. var rest]:
+        return await AuditCommand.RunAsync(rest, Host.CreateApplicationBuilder().Configuration, Console.Out, Console.Error);
 }
 
 var builder = Host.CreateApplicationBuilder(args);

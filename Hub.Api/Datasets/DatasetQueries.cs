@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Hub.Api.Runs;
+using System.Globalization;
 using Hub.Worker.Store;
 using Npgsql;
 
@@ -28,6 +29,12 @@ public sealed record DatasetSummary
 /// <summary>One page of a dataset's records at one version; <c>Next</c> is the <c>after</c> value of the next page.</summary>
 public sealed record RecordPage(string DatasetId, long Version, IReadOnlyList<JsonElement> Records, string? Next);
 
+/// <summary>A published version of a dataset with what it changed.</summary>
+public sealed record VersionSummary(long Version, Guid RunId, DateTimeOffset PublishedAt, long Inserted, long Updated, long Deleted, long RowCount);
+
+/// <summary>Record changes after version <c>Since</c> up to <c>Until</c>; <c>Next</c> continues the listing.</summary>
+public sealed record ChangePage(string DatasetId, long Since, long Until, IReadOnlyList<RecordChange> Changes, string? Next);
+
 public sealed class DatasetQueries(NpgsqlDataSource dataSource)
 {
     private const string DatasetColumns =
@@ -44,20 +51,19 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
         (await QueryAsync("d.id = @id", new { id }, cancellationToken)).SingleOrDefault();
 
     /// <summary>
-    /// Records of <paramref name="version"/> (the current one when null) in key order, after <paramref name="after"/>.
+    /// Records of <paramref name="version"/> (else the version current at <paramref name="asOf"/>, else the current one)
+    /// in key order, after <paramref name="after"/>.
     /// Returns null when the dataset does not exist.
     /// </summary>
-    public async Task<RecordPage?> RecordsAsync(string id, long? version, string? after, int limit, CancellationToken cancellationToken)
+    public async Task<RecordPage?> RecordsAsync(string id, long? version, DateTimeOffset? asOf, string? after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var dataset = await connection.QuerySingleOrDefaultAsync<(string TableName, long CurrentVersion)>(new CommandDefinition(
-            "select table_name, current_version from hub.datasets where id = @id", new { id }, cancellationToken: cancellationToken));
-        if (dataset.TableName is null)
+        if (await FindAsync(connection, id, cancellationToken) is not { } dataset)
         {
             return null;
         }
 
-        var at = version ?? dataset.CurrentVersion;
+        var at = version ?? (asOf is { } time ? await VersionAtAsync(connection, id, time, cancellationToken) : dataset.CurrentVersion);
         var rows = (await connection.QueryAsync<(string Key, string Record)>(new CommandDefinition(
             $"""
             select t._key, (to_jsonb(t) - @system)::text
@@ -70,6 +76,56 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
             new { system = DatasetRegistry.SystemColumns.ToArray(), at, after, limit }, cancellationToken: cancellationToken))).AsList();
         var records = rows.Select(r => JsonDocument.Parse(r.Record).RootElement.Clone()).ToList();
         return new RecordPage(id, at, records, rows.Count == limit ? rows[^1].Key : null);
+    }
+
+    /// <summary>The dataset's table and current version, or null when the dataset does not exist.</summary>
+    public async Task<(string TableName, long CurrentVersion)?> FindAsync(NpgsqlConnection connection, string id, CancellationToken cancellationToken)
+    {
+        var dataset = await connection.QuerySingleOrDefaultAsync<(string TableName, long CurrentVersion)>(new CommandDefinition(
+            "select table_name, current_version from hub.datasets where id = @id", new { id }, cancellationToken: cancellationToken));
+        return dataset.TableName is null ? null : dataset;
+    }
+
+    /// <summary>The version that was current at <paramref name="asOf"/> (0 before the first publication).</summary>
+    public static async Task<long> VersionAtAsync(NpgsqlConnection connection, string id, DateTimeOffset asOf, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "select coalesce(max(version), 0) from hub.versions where dataset_id = @id and published_at <= @asOf", new { id, asOf }, cancellationToken: cancellationToken));
+
+    public async Task<IReadOnlyList<VersionSummary>?> VersionsAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await FindAsync(connection, id, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        var rows = await connection.QueryAsync<VersionSummary>(new CommandDefinition(
+            """
+            select version as Version, run_id as RunId, published_at as PublishedAt, inserted as Inserted, updated as Updated,
+                   deleted as Deleted, row_count as RowCount
+            from hub.versions where dataset_id = @id order by version desc
+            """, new { id }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+
+    /// <summary>Changes after <paramref name="since"/>; <paramref name="after"/> is a <c>version:key</c> cursor from a previous page.</summary>
+    public async Task<ChangePage?> ChangesAsync(string id, long since, string? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await FindAsync(connection, id, cancellationToken) is not { } dataset)
+        {
+            return null;
+        }
+
+        (long, string)? cursor = null;
+        if (after is not null && after.Split(':', 2) is [var version, var key] && long.TryParse(version, CultureInfo.InvariantCulture, out var v))
+        {
+            cursor = (v, key);
+        }
+
+        var changes = await ChangeFeed.ReadAsync(connection, dataset.TableName, since, dataset.CurrentVersion, cursor, limit, cancellationToken);
+        var next = changes.Count == limit ? $"{changes[^1].Version}:{changes[^1].Key}" : null;
+        return new ChangePage(id, since, dataset.CurrentVersion, changes, next);
     }
 
     private async Task<IReadOnlyList<DatasetSummary>> QueryAsync(string where, object parameters, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Hub.Core.Messages;
 using Hub.Worker.Store;
 using Hub.Worker.Telemetry;
 using MassTransit;
@@ -15,7 +16,36 @@ internal static class RunFinalization
         if (published is not null)
         {
             activity?.SetTag("hub.version", published.Version);
+            await PublishRecordChangesAsync(writer, context, published);
             await context.Publish(published, context.CancellationToken);
+        }
+    }
+
+    /// <summary>Sends the version's record changes in parts, before the version's own event.</summary>
+    private static async Task PublishRecordChangesAsync(SnapshotWriter writer, ConsumeContext context, DatasetVersionPublished published)
+    {
+        const int partSize = 500;
+        var total = published.Inserted + published.Updated + published.Deleted;
+        var parts = (int)((total + partSize - 1) / partSize);
+        string? after = null;
+        for (var part = 1; part <= parts; part++)
+        {
+            var changes = await writer.ReadVersionChangesAsync(published.DatasetId, published.Version, after, partSize, context.CancellationToken);
+            after = changes[^1].Key;
+            await context.Publish(
+                new RecordChangesPublished(
+                    "1.0",
+                    RecordChangesPublished.IdOf(published.DatasetId, published.Version, part),
+                    RecordChangesPublished.SourceOf(published.DatasetId),
+                    RecordChangesPublished.EventType,
+                    published.PublishedAt,
+                    published.DatasetId,
+                    published.Version,
+                    published.RunId,
+                    part,
+                    parts,
+                    changes.Select(c => new RecordChangeEvent(c.Op, c.Key, c.Record)).ToList()),
+                context.CancellationToken);
         }
     }
 }

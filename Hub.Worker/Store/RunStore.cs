@@ -1,16 +1,20 @@
 using Dapper;
 using Hub.Connectors.Http;
 using Hub.Core.Catalog;
+using Hub.Core.Messages;
 using Npgsql;
 
 namespace Hub.Worker.Store;
 
-/// <summary>What started a run.</summary>
+/// <summary>What started a run. Scheduled and manual runs are full refreshes; pushes and replays only add and update.</summary>
 public enum RunTrigger
 {
     Schedule,
     Manual,
     Push,
+
+    /// <summary>Quarantined records checked again after a schema or mapping fix.</summary>
+    Replay,
 }
 
 /// <summary>Run bookkeeping on the connector side: start, requests with their raw payloads, failure.</summary>
@@ -24,10 +28,19 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            insert into hub.runs (id, dataset_id, trigger, status, started_at, config_revision, schema_version)
-            values (@id, @DatasetId, @Trigger, 'running', @now, @ConfigRevision, @SchemaVersion)
+            insert into hub.runs (id, dataset_id, trigger, mode, status, started_at, config_revision, schema_version)
+            values (@id, @DatasetId, @Trigger, @Mode, 'running', @now, @ConfigRevision, @SchemaVersion)
             """,
-            new { id, DatasetId = dataset.Id, Trigger = trigger.ToString().ToLowerInvariant(), now, dataset.ConfigRevision, SchemaVersion = dataset.Schema.Version },
+            new
+            {
+                id,
+                DatasetId = dataset.Id,
+                Trigger = trigger.ToString().ToLowerInvariant(),
+                Mode = trigger is RunTrigger.Schedule or RunTrigger.Manual ? "full" : "partial",
+                now,
+                dataset.ConfigRevision,
+                SchemaVersion = dataset.Schema.Version,
+            },
             cancellationToken: cancellationToken));
         return id;
     }
@@ -59,6 +72,19 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
             cancellationToken: cancellationToken));
     }
 
+    /// <summary>Records, as request <paramref name="sequence"/> of a run, a request another run made (lineage of replayed records).</summary>
+    public async Task<FetchedRequest> CopyRequestAsync(Guid runId, int sequence, Guid originRunId, int originSequence, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<FetchedRequest>(new CommandDefinition(
+            """
+            insert into hub.run_requests (run_id, sequence, url, fetched_at, status_code, payload_sha256, record_count)
+            select @runId, @sequence, url, fetched_at, status_code, payload_sha256, record_count
+            from hub.run_requests where run_id = @originRunId and sequence = @originSequence
+            returning sequence as Sequence, url as Url, fetched_at as FetchedAt, status_code as StatusCode, payload_sha256 as PayloadSha256
+            """, new { runId, sequence, originRunId, originSequence }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>
     /// Marks a running run failed with its cause and drops what it staged; the published version stays as it was.
     /// The row lock serializes this with the writer staging a late batch.
@@ -80,6 +106,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
         if (failed > 0)
         {
             await connection.ExecuteAsync(new CommandDefinition("delete from hub.staged_records where run_id = @runId", new { runId }, transaction, cancellationToken: cancellationToken));
+            await AuditChain.AppendRunAsync(connection, transaction, runId, now, cancellationToken);
         }
     }
 }

@@ -104,7 +104,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var run = await connection.QuerySingleOrDefaultAsync<RunState>(new CommandDefinition(
             """
-            select r.dataset_id as DatasetId, r.status as Status, r.batch_count as BatchCount, r.fetched as Fetched,
+            select r.dataset_id as DatasetId, r.status as Status, r.mode as Mode, r.batch_count as BatchCount, r.fetched as Fetched,
                    (select count(*) from hub.run_batches b where b.run_id = r.id) as StagedBatches,
                    (select coalesce(sum(valid), 0) from hub.run_batches b where b.run_id = r.id) as Valid,
                    (select coalesce(sum(rejected), 0) from hub.run_batches b where b.run_id = r.id) as Rejected
@@ -126,7 +126,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         var dataset = await connection.QuerySingleAsync<(long CurrentVersion, string TableName, long RowCount)>(new CommandDefinition(
             "select current_version, table_name, row_count from hub.datasets where id = @DatasetId for update", new { run.DatasetId }, transaction, cancellationToken: cancellationToken));
-        if (run.Fetched == 0 && dataset.RowCount > 0)
+        if (run.Fetched == 0 && dataset.RowCount > 0 && run.Mode == "full")
         {
             await RunStore.MarkFailedAsync(connection, transaction, runId,
                 $"the agency returned no records; refusing to delete all {dataset.RowCount} published rows (version {dataset.CurrentVersion} stays published)", now, cancellationToken);
@@ -135,7 +135,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         var version = dataset.CurrentVersion + 1;
-        var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, cancellationToken);
+        var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, fullRefresh: run.Mode == "full", cancellationToken);
         var changed = counts.Inserted + counts.Updated + counts.Deleted > 0;
         var rowCount = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             $"select count(*) from {DatasetRegistry.QualifiedTable(dataset.TableName)} where _version_to is null", transaction: transaction, cancellationToken: cancellationToken));
@@ -173,13 +173,28 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
                 runId,
             },
             transaction, cancellationToken: cancellationToken));
+        if (changed)
+        {
+            await AuditChain.AppendVersionAsync(connection, transaction, run.DatasetId, dataset.TableName, version, runId, now, cancellationToken);
+        }
+
+        await AuditChain.AppendRunAsync(connection, transaction, runId, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return changed
             ? new DatasetVersionPublished(run.DatasetId, version, runId, counts.Inserted, counts.Updated, counts.Deleted, rowCount, now)
             : null;
     }
 
-    private static async Task<MergeCounts> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, CancellationToken cancellationToken)
+    /// <summary>The record changes <paramref name="version"/> of a dataset made, in key order after <paramref name="afterKey"/>.</summary>
+    public async Task<IReadOnlyList<RecordChange>> ReadVersionChangesAsync(string datasetId, long version, string? afterKey, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "select table_name from hub.datasets where id = @datasetId", new { datasetId }, cancellationToken: cancellationToken));
+        return await ChangeFeed.ReadAsync(connection, table!, version - 1, version, afterKey is null ? null : (version, afterKey), limit, cancellationToken);
+    }
+
+    private static async Task<MergeCounts> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, bool fullRefresh, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
         var columns = (await connection.QueryAsync<string>(new CommandDefinition(
@@ -190,7 +205,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             """, new { tableName }, transaction, cancellationToken: cancellationToken))).Select(DatasetRegistry.Quote).ToList();
         var parameters = new { runId, version };
 
-        // Full refresh: a published key absent from the run is deleted, unless the run quarantined a record
+        // Full refresh only: a published key absent from the run is deleted, unless the run quarantined a record
         // with that key (a bad record never removes the good version published before it).
         // The last occurrence of a key in the run wins; earlier ones are counted as duplicates in the source.
         var staged = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
@@ -210,7 +225,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             from incoming i
             where c._version_to is null and c._key = i.key and c._hash <> i.hash
             """, parameters, transaction, cancellationToken: cancellationToken));
-        var deleted = await connection.ExecuteAsync(new CommandDefinition(
+        var deleted = !fullRefresh ? 0 : await connection.ExecuteAsync(new CommandDefinition(
             $"""
             update {table} c set _version_to = @version
             where c._version_to is null
@@ -235,7 +250,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             Duplicates: staged - distinct);
     }
 
-    private sealed record RunState(string DatasetId, string Status, int? BatchCount, long? Fetched, long StagedBatches, long Valid, long Rejected);
+    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, long StagedBatches, long Valid, long Rejected);
 
     private sealed record MergeCounts(long Inserted, long Updated, long Deleted, long Unchanged, long Duplicates);
 }

@@ -42,6 +42,7 @@ public static class StoreServiceCollectionExtensions
         services.AddSingleton<DatasetRegistry>();
         services.AddSingleton<RunStore>();
         services.AddSingleton<SnapshotWriter>();
+        services.AddSingleton<AuditChain>();
         services.AddHostedService<StoreInitializer>();
         return services;
     }

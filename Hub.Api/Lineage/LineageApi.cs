@@ -1,0 +1,97 @@
+using System.Text.Json;
+using Dapper;
+using Hub.Api.Datasets;
+using Hub.Worker.Store;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Hub.Api.Lineage;
+
+/// <summary>Where one version of a record came from: its run and the request whose raw payload held it.</summary>
+public sealed record RecordOrigin(
+    Guid RunId,
+    string Trigger,
+    DateTimeOffset RunStartedAt,
+    string ConfigRevision,
+    int SchemaVersion,
+    string RequestUrl,
+    DateTimeOffset FetchedAt,
+    int StatusCode,
+    string PayloadSha256);
+
+/// <summary>One version of a record: the dataset versions it was part of, its values and content hash, its origin.</summary>
+public sealed record RecordVersion(long VersionFrom, long? VersionTo, string ContentHash, JsonElement Values, RecordOrigin Origin);
+
+public sealed record RecordLineage(string DatasetId, string Key, IReadOnlyList<RecordVersion> Versions);
+
+public static class LineageApi
+{
+    /// <summary><c>GET /api/lineage/{dataset}/{key}</c> and <c>GET /api/payloads/{sha256}</c>, for auditors.</summary>
+    public static IEndpointRouteBuilder MapLineageApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/api/lineage/{dataset}/{key}", GetAsync).WithTags("Lineage")
+            .WithSummary("The full history of one record, each version with its run, request, payload hash, schema version and config revision");
+        endpoints.MapGet("/api/payloads/{sha256}", PayloadAsync).WithTags("Lineage")
+            .WithSummary("A raw payload as the agency sent it, by its SHA-256");
+        return endpoints;
+    }
+
+    private static async Task<Results<Ok<RecordLineage>, ProblemHttpResult>> GetAsync(
+        NpgsqlDataSource dataSource, DatasetQueries queries, string dataset, string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await queries.FindAsync(connection, dataset, cancellationToken) is not { } found)
+        {
+            return TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        var rows = await connection.QueryAsync<LineageRow>(new CommandDefinition(
+            $"""
+            select t._version_from as VersionFrom, t._version_to as VersionTo, t._hash as ContentHash,
+                   (to_jsonb(t) - @system)::text as ValuesJson,
+                   r.id as RunId, r.trigger as Trigger, r.started_at as RunStartedAt, r.config_revision as ConfigRevision,
+                   r.schema_version as SchemaVersion, q.url as RequestUrl, q.fetched_at as FetchedAt, q.status_code as StatusCode,
+                   q.payload_sha256 as PayloadSha256
+            from {DatasetRegistry.QualifiedTable(found.TableName)} t
+            join hub.runs r on r.id = t._run_id
+            join hub.run_batches b on b.run_id = t._run_id and b.sequence = t._batch
+            join hub.run_requests q on q.run_id = b.run_id and q.sequence = b.request_sequence
+            where t._key = @key
+            order by t._version_from
+            """, new { system = DatasetRegistry.SystemColumns.ToArray(), key }, cancellationToken: cancellationToken));
+        var versions = rows.Select(r => new RecordVersion(
+            r.VersionFrom,
+            r.VersionTo,
+            r.ContentHash,
+            JsonDocument.Parse(r.ValuesJson).RootElement.Clone(),
+            new RecordOrigin(r.RunId, r.Trigger, r.RunStartedAt, r.ConfigRevision, r.SchemaVersion, r.RequestUrl, r.FetchedAt, r.StatusCode, r.PayloadSha256))).ToList();
+        return versions.Count == 0
+            ? TypedResults.Problem($"dataset '{dataset}' has never published a record with key '{key}'", statusCode: StatusCodes.Status404NotFound)
+            : TypedResults.Ok(new RecordLineage(dataset, key, versions));
+    }
+
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> PayloadAsync(NpgsqlDataSource dataSource, string sha256, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var body = await connection.ExecuteScalarAsync<byte[]>(new CommandDefinition(
+            "select body from hub.payloads where sha256 = @sha256", new { sha256 = sha256.ToLowerInvariant() }, cancellationToken: cancellationToken));
+        return body is null
+            ? TypedResults.Problem($"no payload with SHA-256 {sha256} is kept", statusCode: StatusCodes.Status404NotFound)
+            : TypedResults.File(body, "application/octet-stream", $"{sha256}.bin");
+    }
+
+    private sealed record LineageRow(
+        long VersionFrom,
+        long? VersionTo,
+        string ContentHash,
+        string ValuesJson,
+        Guid RunId,
+        string Trigger,
+        DateTimeOffset RunStartedAt,
+        string ConfigRevision,
+        int SchemaVersion,
+        string RequestUrl,
+        DateTimeOffset FetchedAt,
+        int StatusCode,
+        string PayloadSha256);
+}

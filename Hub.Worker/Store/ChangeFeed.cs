@@ -1,0 +1,47 @@
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+
+namespace Hub.Worker.Store;
+
+/// <summary>One record change of a published version: <c>c</c>reated, <c>u</c>pdated or <c>d</c>eleted.</summary>
+public sealed record RecordChange(long Version, string Op, string Key, JsonElement? Record);
+
+/// <summary>
+/// Record-level changes between published versions, read from the dataset table's validity ranges. Serves
+/// <c>GET /api/datasets/{id}/changes</c> and the record change events sent after each publication.
+/// </summary>
+public static class ChangeFeed
+{
+    /// <summary>
+    /// Changes of versions in (<paramref name="since"/>, <paramref name="until"/>], in (version, key) order,
+    /// after the (version, key) cursor <paramref name="after"/> when given.
+    /// </summary>
+    public static async Task<IReadOnlyList<RecordChange>> ReadAsync(
+        NpgsqlConnection connection, string tableName, long since, long until, (long Version, string Key)? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var table = DatasetRegistry.QualifiedTable(tableName);
+        var rows = await connection.QueryAsync<(long Version, string Op, string Key, string? Record)>(new CommandDefinition(
+            $"""
+            select c.version, c.op, c.key, c.record from (
+                select t._version_from as version,
+                       case when exists (select 1 from {table} p where p._key = t._key and p._version_to = t._version_from) then 'u' else 'c' end as op,
+                       t._key as key, (to_jsonb(t) - @system)::text as record
+                from {table} t
+                where t._version_from > @since and t._version_from <= @until
+                union all
+                select t._version_to, 'd', t._key, null
+                from {table} t
+                where t._version_to > @since and t._version_to <= @until
+                  and not exists (select 1 from {table} n where n._key = t._key and n._version_from = t._version_to)
+            ) c
+            where @afterVersion::bigint is null or (c.version, c.key) > (@afterVersion, @afterKey)
+            order by c.version, c.key
+            limit @limit
+            """,
+            new { system = DatasetRegistry.SystemColumns.ToArray(), since, until, afterVersion = after?.Version, afterKey = after?.Key, limit },
+            cancellationToken: cancellationToken));
+        return rows.Select(r => new RecordChange(r.Version, r.Op, r.Key, r.Record is null ? null : JsonDocument.Parse(r.Record).RootElement.Clone())).ToList();
+    }
+}
