@@ -28,23 +28,31 @@ public static class MessagingServiceCollectionExtensions
 
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                var credentials = Uri.UnescapeDataString(uri.UserInfo).Split(':', 2);
-                var virtualHost = uri.AbsolutePath.Length > 1 ? Uri.UnescapeDataString(uri.AbsolutePath[1..]) : "/";
-                rabbit.Host(uri.Host, (ushort)(uri.IsDefaultPort ? 5672 : uri.Port), virtualHost, host =>
-                {
-                    if (credentials[0].Length > 0)
-                    {
-                        host.Username(credentials[0]);
-                        host.Password(credentials.Length > 1 ? credentials[1] : string.Empty);
-                    }
-                });
+                rabbit.UseHost(uri);
                 rabbit.ConfigureEndpoints(context);
             });
         });
         return services;
     }
 
-    private static Uri RabbitMqUri(IConfiguration configuration)
+    /// <summary>Points a RabbitMQ bus at the broker of an AMQP URI (user, password and virtual host included).</summary>
+    public static void UseHost(this IRabbitMqBusFactoryConfigurator rabbit, Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(rabbit);
+        ArgumentNullException.ThrowIfNull(uri);
+        var credentials = Uri.UnescapeDataString(uri.UserInfo).Split(':', 2);
+        var virtualHost = uri.AbsolutePath.Length > 1 ? Uri.UnescapeDataString(uri.AbsolutePath[1..]) : "/";
+        rabbit.Host(uri.Host, (ushort)(uri.IsDefaultPort ? 5672 : uri.Port), virtualHost, host =>
+        {
+            if (credentials[0].Length > 0)
+            {
+                host.Username(credentials[0]);
+                host.Password(credentials.Length > 1 ? credentials[1] : string.Empty);
+            }
+        });
+    }
+
+    public static Uri RabbitMqUri(IConfiguration configuration)
     {
         var value = configuration.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps"))
