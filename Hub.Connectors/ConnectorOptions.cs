@@ -29,3 +29,13 @@ public sealed class ConnectorOptions
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = 1000;
 }
+
+/// <summary>Protection of personal data (section <c>Privacy</c>).</summary>
+public sealed class PrivacyOptions
+{
+    public const string SectionName = "Privacy";
+
+    /// <summary>Secret key of the keyed hash applied to fields marked <c>"x-personal-data": "hash"</c>; keep it out of files.</summary>
+    [MinLength(32)]
+    public string? HashKey { get; set; }
+}

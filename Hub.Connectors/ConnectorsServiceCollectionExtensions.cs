@@ -19,6 +19,10 @@ public static class ConnectorsServiceCollectionExtensions
             .Bind(configuration.GetSection(ConnectorOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<PrivacyOptions>()
+            .Bind(configuration.GetSection(PrivacyOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient(RestJsonSource.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .AddResilienceHandler("agency", (builder, context) =>

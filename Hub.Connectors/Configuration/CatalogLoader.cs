@@ -188,6 +188,11 @@ public static partial class CatalogLoader
             {
                 reader.Error(YamlNodeReader.Get(node, "primary_key"), $"primary key field '{field}' is not a property of the schema {schema.Path}", $"use properties of the schema: {string.Join(", ", schema.Columns.Select(c => c.Name))}");
             }
+
+            foreach (var column in schema.Columns.Where(c => c.Personal != PersonalData.None && primaryKey.Contains(c.Name)))
+            {
+                reader.Error(YamlNodeReader.Get(node, "primary_key"), $"primary key field '{column.Name}' is marked as personal data in {schema.Path}", "key the dataset on a field that is not personal data");
+            }
         }
 
         var sourceNode = reader.Mapping(node, "source", required: true, where);

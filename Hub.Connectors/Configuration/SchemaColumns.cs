@@ -31,7 +31,18 @@ public static class SchemaColumns
                 return (null, $"property '{name}' may not start with '_' (reserved for system columns) nor be longer than 60 characters");
             }
 
-            columns.Add(new SchemaColumn(name, ColumnTypeOf(property.ActualSchema), schema.RequiredProperties.Contains(name)));
+            var personal = PersonalData.None;
+            if (property.ExtensionData?.TryGetValue("x-personal-data", out var mark) == true)
+            {
+                if (!Enum.TryParse(mark?.ToString(), ignoreCase: true, out personal) || personal == PersonalData.None)
+                {
+                    return (null, $"property '{name}' has \"x-personal-data\": \"{mark}\"; use \"drop\", \"mask\" or \"hash\"");
+                }
+            }
+
+            // Masked and hashed values are text whatever the property's type.
+            var type = personal is PersonalData.Mask or PersonalData.Hash ? ColumnType.Text : ColumnTypeOf(property.ActualSchema);
+            columns.Add(new SchemaColumn(name, type, schema.RequiredProperties.Contains(name), personal));
         }
 
         return (new DatasetSchema(path, version, json, columns), null);

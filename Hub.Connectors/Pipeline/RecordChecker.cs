@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Hub.Connectors.Privacy;
 using Hub.Connectors.Validation;
 using Hub.Core.Catalog;
 using Hub.Core.Messages;
@@ -8,10 +9,11 @@ using Hub.Core.Records;
 namespace Hub.Connectors.Pipeline;
 
 /// <summary>
-/// Decides for each fetched record: valid (keyed, hashed, in canonical JSON) or rejected with every reason.
+/// Decides for each fetched record: valid (personal data protected, keyed, hashed, in canonical JSON) or rejected
+/// with every reason.
 /// Polled and pushed records go through the same checker.
 /// </summary>
-public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator validator)
+public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator validator, PersonalDataGuard guard)
 {
     public DatasetDefinition Dataset { get; } = dataset;
 
@@ -29,7 +31,7 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
             return (null, new RejectedRecord(keyError is null ? key : null, record.GetRawText(), errors));
         }
 
-        var canonical = RecordHash.CanonicalJson(record);
+        var canonical = RecordHash.CanonicalJson(guard.Protect(record));
         return (new ValidRecord(key, RecordHash.HashHex(canonical), Encoding.UTF8.GetString(canonical)), null);
     }
 }

@@ -1,7 +1,9 @@
 using System.Collections.Frozen;
+using System.Text;
 using Hub.Connectors;
 using Hub.Connectors.Configuration;
 using Hub.Connectors.Pipeline;
+using Hub.Connectors.Privacy;
 using Hub.Connectors.Validation;
 using Hub.Core.Catalog;
 using Microsoft.Extensions.Logging;
@@ -20,21 +22,39 @@ public sealed partial class HubCatalog
 {
     private readonly FrozenDictionary<string, CatalogEntry> entries;
 
-    public HubCatalog(IOptions<ConnectorOptions> options, ILogger<HubCatalog> logger)
+    public HubCatalog(IOptions<ConnectorOptions> options, IOptions<PrivacyOptions> privacy, ILogger<HubCatalog> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(privacy);
         var path = Path.GetFullPath(options.Value.Path);
         var result = CatalogLoader.LoadDirectory(path);
-        Errors = result.Errors;
-        foreach (var error in result.Errors)
+        var errors = result.Errors.ToList();
+        var hashKey = privacy.Value.HashKey is { } key ? Encoding.UTF8.GetBytes(key) : null;
+        var loaded = new List<CatalogEntry>();
+        foreach (var agency in result.Agencies)
+        {
+            foreach (var dataset in agency.Datasets)
+            {
+                try
+                {
+                    var guard = new PersonalDataGuard(dataset.Schema, hashKey);
+                    loaded.Add(new CatalogEntry(agency, dataset, new RecordChecker(dataset, new NJsonSchemaValidator(dataset.Schema.Json, dataset.Schema.Path), guard)));
+                }
+                catch (InvalidOperationException e)
+                {
+                    errors.Add(new ConfigError(dataset.SourceFile, 1, 1, $"dataset '{dataset.Id}': {e.Message}"));
+                }
+            }
+        }
+
+        Errors = errors;
+        foreach (var error in errors)
         {
             LogConfigError(logger, error.ToString());
         }
 
-        entries = result.Agencies
-            .SelectMany(a => a.Datasets.Select(d => new CatalogEntry(a, d, new RecordChecker(d, new NJsonSchemaValidator(d.Schema.Json, d.Schema.Path)))))
-            .ToFrozenDictionary(e => e.Dataset.Id, StringComparer.Ordinal);
-        LogLoaded(logger, entries.Count, result.Agencies.Count, path, result.Errors.Count);
+        entries = loaded.ToFrozenDictionary(e => e.Dataset.Id, StringComparer.Ordinal);
+        LogLoaded(logger, entries.Count, result.Agencies.Count, path, errors.Count);
     }
 
     public IReadOnlyList<ConfigError> Errors { get; }

@@ -103,7 +103,7 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         var qualified = QualifiedTable(table);
         if (existing.Count == 0)
         {
-            var columns = string.Join(",\n    ", schema.Columns.Select(c => $"{Quote(c.Name)} {SqlType(c.Type)}"));
+            var columns = string.Join(",\n    ", Stored(schema).Select(c => $"{Quote(c.Name)} {SqlType(c.Type)}"));
             await connection.ExecuteAsync(new CommandDefinition(
                 $"""
                 create table {qualified} (
@@ -121,7 +121,7 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
             return;
         }
 
-        foreach (var column in schema.Columns)
+        foreach (var column in Stored(schema))
         {
             var type = SqlType(column.Type);
             if (!existing.TryGetValue(column.Name, out var current))
@@ -135,6 +135,9 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
             }
         }
     }
+
+    /// <summary>The columns the open data table holds: every property but those marked to be dropped as personal data.</summary>
+    private static IEnumerable<SchemaColumn> Stored(DatasetSchema schema) => schema.Columns.Where(c => c.Personal != PersonalData.Drop);
 
     private static bool SameType(string stored, string wanted) =>
         stored == wanted || (stored, wanted) is ("timestamp with time zone", "timestamptz");

@@ -5,10 +5,12 @@ using Hub.Api.Runs;
 using Hub.Worker;
 using Hub.Worker.Scheduling;
 using Hub.Worker.Store;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using WireMock.Server;
 
@@ -37,6 +39,9 @@ public sealed class HubFixture : IAsyncLifetime
 
     public Dictionary<string, string?> Settings { get; } = new();
 
+    /// <summary>Every log line the worker and the API wrote, with exception messages.</summary>
+    public CollectingLoggerProvider Logs { get; } = new();
+
     public static string Required(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
             ? value
@@ -53,11 +58,13 @@ public sealed class HubFixture : IAsyncLifetime
         Settings["Connectors:BatchSize"] = "7";
         Settings["Scheduling:SyncNewDatasetsAtStart"] = "false";
         Settings["Scheduling:ClusterCheckinInterval"] = "00:00:05";
+        Settings["Privacy:HashKey"] = "integration-test-key-0123456789abcdef0123";
         Settings["Messaging:QueuePrefix"] = "it-" + Guid.NewGuid().ToString("N")[..8];
 
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(Settings);
         builder.Services.AddHubWorker(builder.Configuration);
+        builder.Logging.AddProvider(Logs);
         Worker = builder.Build();
         await Worker.StartAsync();
 
@@ -67,6 +74,8 @@ public sealed class HubFixture : IAsyncLifetime
             {
                 web.UseSetting(key, value);
             }
+
+            web.ConfigureLogging(logging => logging.AddProvider(Logs));
         });
         Api = api.CreateClient();
     }

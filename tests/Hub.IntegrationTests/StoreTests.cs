@@ -251,7 +251,7 @@ public sealed class StoreTests(HubFixture hub)
         var fixedFolder = Directory.CreateTempSubdirectory("it-fixed-").FullName;
         TestAgency.WriteConnectors(fixedFolder, hub.Agency.Url!);
         File.WriteAllText(Path.Combine(fixedFolder, "schemas", "ward.v1.json"), TestAgency.WardSchema.Replace("\"minimum\": 0", "\"minimum\": -100", StringComparison.Ordinal));
-        var fixedCatalog = new HubCatalog(Options.Create(new ConnectorOptions { Path = fixedFolder }), NullLogger<HubCatalog>.Instance);
+        var fixedCatalog = new HubCatalog(Options.Create(new ConnectorOptions { Path = fixedFolder }), hub.Worker.Services.GetRequiredService<IOptions<PrivacyOptions>>(), NullLogger<HubCatalog>.Instance);
         var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), hub.Worker.Services.GetRequiredService<RunStore>(),
             hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 

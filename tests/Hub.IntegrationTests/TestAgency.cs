@@ -29,13 +29,30 @@ public static class TestAgency
         }
         """;
 
+    /// <summary>Ward officials: the name is masked, the citizen id hashed and the phone dropped before publication.</summary>
+    public const string OfficialsSchema =
+        """
+        {
+          "type": "object",
+          "required": ["ma_xa", "chu_tich"],
+          "properties": {
+            "ma_xa": { "type": "string" },
+            "ten_xa": { "type": "string" },
+            "chu_tich": { "type": "string", "x-personal-data": "mask" },
+            "so_cccd": { "type": "string", "pattern": "^[0-9]{12}$", "x-personal-data": "hash" },
+            "dien_thoai": { "type": "string", "x-personal-data": "drop" }
+          }
+        }
+        """;
+
     /// <summary>Datasets of the test agency; each test owns one and its path on the agency.</summary>
-    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery"];
+    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal"];
 
     public static void WriteConnectors(string folder, string agencyUrl)
     {
         Directory.CreateDirectory(Path.Combine(folder, "schemas"));
         File.WriteAllText(Path.Combine(folder, "schemas", "ward.v1.json"), WardSchema);
+        File.WriteAllText(Path.Combine(folder, "schemas", "officials.v1.json"), OfficialsSchema);
         var datasets = string.Concat(Datasets.Select(id =>
             $"""
               - id: {id}
@@ -43,7 +60,7 @@ public static class TestAgency
                 licence: CC-BY-4.0
                 update_cycle: monthly
                 schedule: "0 0 3 1 1 ? 2099"
-                schema: schemas/ward.v1.json
+                schema: schemas/{(id == "it-personal" ? "officials" : "ward")}.v1.json
                 primary_key: ma_xa
                 source:
                   kind: rest

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hub.Connectors.Configuration;
 using Hub.Connectors.Pipeline;
+using Hub.Connectors.Privacy;
 using Hub.Connectors.Tests.Configuration;
 using Hub.Connectors.Validation;
 using Hub.Core.Catalog;
@@ -30,7 +31,7 @@ public class RecordCheckerTests
             SourceFile = "snv.yaml",
             ConfigRevision = "r1",
         };
-        return new RecordChecker(dataset, new NJsonSchemaValidator(schema!.Json));
+        return new RecordChecker(dataset, new NJsonSchemaValidator(schema!.Json), new PersonalDataGuard(schema, null));
     }
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
