@@ -49,6 +49,7 @@ public static class ApiServiceCollectionExtensions
         app.MapOpenApi();
         app.MapDatasetsApi();
         app.MapRunsApi();
+        app.MapExportApi();
         app.MapLineageApi();
         app.MapQuarantineApi();
         app.MapHealthApi();

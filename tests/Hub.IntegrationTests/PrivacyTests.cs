@@ -15,7 +15,7 @@ public sealed class PrivacyTests(HubFixture hub)
         TestAgency.Serve(hub.Agency, "it-personal", [
             new { ma_xa = "22738", ten_xa = "Phường Đô Vinh", chu_tich = "Nguyễn Văn Thành", so_cccd = "058123456789", dien_thoai = "0912345678" },
             new { ma_xa = "22741", ten_xa = "Phường Phước Mỹ", chu_tich = "Trần Thị Hoa", so_cccd = "058987654321", dien_thoai = "0987654321" },
-            new { ma_xa = "22744", ten_xa = "Phường Bảo An", chu_tich = "Trần Thị Hoa", so_cccd = "058987654321" },
+            new { ma_xa = "22744", ten_xa = "Phường Bảo An, \"TP\" Phan Rang", chu_tich = "Trần Thị Hoa", so_cccd = "058987654321" },
         ]);
 
         var run = await hub.SyncAsync("it-personal");
@@ -26,6 +26,9 @@ public sealed class PrivacyTests(HubFixture hub)
         var stored = await hub.QueryScalarAsync<string>("select string_agg(to_jsonb(t)::text, ' ') from open_data.it_personal t");
         var records = (await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-personal/records"))!.Records;
         var changes = await hub.Api.GetStringAsync("/api/datasets/it-personal/changes?since=0");
+        var csvBytes = await hub.Api.GetByteArrayAsync("/api/datasets/it-personal/export?format=csv");
+        var csv = System.Text.Encoding.UTF8.GetString(csvBytes);
+        var json = await hub.Api.GetStringAsync("/api/datasets/it-personal/export?format=json");
         var logs = string.Join('\n', hub.Logs.Lines);
         Assert.Contains($"Run {run.Id} of it-personal", logs, StringComparison.Ordinal);
         foreach (var secret in Secrets)
@@ -34,6 +37,8 @@ public sealed class PrivacyTests(HubFixture hub)
             Assert.DoesNotContain(secret, changes, StringComparison.Ordinal);
             Assert.DoesNotContain(secret, JsonSerializer.Serialize(records), StringComparison.Ordinal);
             Assert.DoesNotContain(secret, logs, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, csv, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, json, StringComparison.Ordinal);
         }
 
         var doVinh = records.Single(r => r.GetProperty("ma_xa").GetString() == "22738");
@@ -43,5 +48,14 @@ public sealed class PrivacyTests(HubFixture hub)
         Assert.Equal("Phường Đô Vinh", doVinh.GetProperty("ten_xa").GetString());
         var sameCitizen = records.Where(r => r.GetProperty("chu_tich").GetString() == "*********Hoa").Select(r => r.GetProperty("so_cccd").GetString()).Distinct();
         Assert.Single(sameCitizen);
+
+        Assert.Equal([0xEF, 0xBB, 0xBF], csvBytes[..3]);
+        var lines = csv[1..].Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("ma_xa,ten_xa,chu_tich,so_cccd", lines[0]);
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("22744,\"Phường Bảo An, \"\"TP\"\" Phan Rang\",*********Hoa,", lines[3], StringComparison.Ordinal);
+        var exported = JsonDocument.Parse(json).RootElement;
+        Assert.Equal(3, exported.GetArrayLength());
+        Assert.Equal("Phường Đô Vinh", exported[0].GetProperty("ten_xa").GetString());
     }
 }
