@@ -32,6 +32,9 @@ public sealed record RecordPage(string DatasetId, long Version, IReadOnlyList<Js
 /// <summary>A published version of a dataset with what it changed.</summary>
 public sealed record VersionSummary(long Version, Guid RunId, DateTimeOffset PublishedAt, long Inserted, long Updated, long Deleted, long RowCount);
 
+/// <summary>The quality checks of one run (see <c>Hub.Worker.Store.RunQuality</c>).</summary>
+public sealed record RunQualityReport(Guid RunId, DateTimeOffset CheckedAt, long? Version, JsonElement Checks);
+
 /// <summary>Record changes after version <c>Since</c> up to <c>Until</c>; <c>Next</c> continues the listing.</summary>
 public sealed record ChangePage(string DatasetId, long Since, long Until, IReadOnlyList<RecordChange> Changes, string? Next);
 
@@ -106,6 +109,24 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
             from hub.versions where dataset_id = @id order by version desc
             """, new { id }, cancellationToken: cancellationToken));
         return rows.AsList();
+    }
+
+    /// <summary>Quality checks of the dataset's latest runs, newest first; null when the dataset does not exist.</summary>
+    public async Task<IReadOnlyList<RunQualityReport>?> QualityAsync(string id, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await FindAsync(connection, id, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        var rows = await connection.QueryAsync<(Guid RunId, DateTimeOffset CheckedAt, long? Version, string Checks)>(new CommandDefinition(
+            """
+            select q.run_id, q.created_at, r.version, q.checks::text
+            from hub.run_quality q join hub.runs r on r.id = q.run_id
+            where q.dataset_id = @id order by q.created_at desc limit @limit
+            """, new { id, limit }, cancellationToken: cancellationToken));
+        return rows.Select(r => new RunQualityReport(r.RunId, r.CheckedAt, r.Version, JsonDocument.Parse(r.Checks).RootElement.Clone())).ToList();
     }
 
     /// <summary>Changes after <paramref name="since"/>; <paramref name="after"/> is a <c>version:key</c> cursor from a previous page.</summary>

@@ -14,6 +14,7 @@ public static class DatasetsApi
         group.MapGet("/{id}", GetAsync).WithSummary("One dataset with its metadata and last run");
         group.MapGet("/{id}/records", RecordsAsync).WithSummary("Records of the current version, or of ?version= / the version current ?asOf= a time, in key order, with keyset paging");
         group.MapGet("/{id}/versions", VersionsAsync).WithSummary("Published versions, newest first, with their counts and times");
+        group.MapGet("/{id}/quality", QualityAsync).WithSummary("Quality checks (correct, complete, clean) of the latest runs, newest first");
         group.MapGet("/{id}/changes", ChangesAsync).WithSummary("Record changes (c/u/d with values) after version ?since=, in version and key order");
         return endpoints;
     }
@@ -47,6 +48,9 @@ public static class DatasetsApi
 
     private static async Task<Results<Ok<IReadOnlyList<VersionSummary>>, ProblemHttpResult>> VersionsAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>
         await queries.VersionsAsync(id, cancellationToken) is { } versions ? TypedResults.Ok(versions) : NotFound(id);
+
+    private static async Task<Results<Ok<IReadOnlyList<RunQualityReport>>, ProblemHttpResult>> QualityAsync(DatasetQueries queries, string id, int? limit, CancellationToken cancellationToken) =>
+        await queries.QualityAsync(id, Math.Clamp(limit ?? 20, 1, 500), cancellationToken) is { } reports ? TypedResults.Ok(reports) : NotFound(id);
 
     private static async Task<Results<Ok<ChangePage>, ProblemHttpResult>> ChangesAsync(
         DatasetQueries queries, string id, long? since, string? after, int? limit, CancellationToken cancellationToken)

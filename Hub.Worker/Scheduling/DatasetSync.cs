@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Hub.Connectors;
 using Hub.Connectors.Http;
 using Hub.Core.Messages;
+using Hub.Core.Records;
 using Hub.Worker.Catalog;
 using Hub.Worker.Store;
 using Hub.Worker.Telemetry;
@@ -47,12 +48,14 @@ public sealed partial class DatasetSync(
                     {
                         var valid = new List<ValidRecord>(chunk.Length);
                         var rejected = new List<RejectedRecord>();
+                        var cleanliness = default(Cleanliness);
                         foreach (var record in chunk)
                         {
                             var (ok, bad) = entry.Checker.Check(record);
                             if (ok is not null)
                             {
                                 valid.Add(ok);
+                                cleanliness += Cleanliness.Of(record);
                             }
                             else
                             {
@@ -62,7 +65,9 @@ public sealed partial class DatasetSync(
 
                         using (HubTelemetry.Source.StartActivity("publish batch"))
                         {
-                            await bus.Publish(new RecordBatchFetched(runId, datasetId, batches++, request, valid, rejected), cancellationToken);
+                            await bus.Publish(
+                                new RecordBatchFetched(runId, datasetId, batches++, request, valid, rejected, cleanliness.BlankValues, cleanliness.UntrimmedValues),
+                                cancellationToken);
                         }
 
                         rejectedTotal += rejected.Count;

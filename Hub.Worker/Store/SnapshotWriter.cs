@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Hub.Core.Messages;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -11,7 +12,7 @@ namespace Hub.Worker.Store;
 /// (inserts, updates, deletes) and the version flip happen in one transaction, so readers see version N or N+1.
 /// Every step is idempotent: a redelivered batch is staged once, a run is finalized once.
 /// </summary>
-public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider time)
+public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider time, IOptions<QualityOptions> quality)
 {
     /// <summary>Stages a batch and its rejected records. Returns false when the batch was already staged or the run is over.</summary>
     public async Task<bool> StageAsync(RecordBatchFetched batch, CancellationToken cancellationToken)
@@ -28,11 +29,21 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
             """
-            insert into hub.run_batches (run_id, sequence, request_sequence, valid, rejected, staged_at)
-            values (@RunId, @Sequence, @RequestSequence, @Valid, @Rejected, @Now)
+            insert into hub.run_batches (run_id, sequence, request_sequence, valid, rejected, blank_values, untrimmed_values, staged_at)
+            values (@RunId, @Sequence, @RequestSequence, @Valid, @Rejected, @BlankValues, @UntrimmedValues, @Now)
             on conflict (run_id, sequence) do nothing
             """,
-            new { batch.RunId, batch.Sequence, RequestSequence = batch.Request.Sequence, Valid = batch.Records.Count, Rejected = batch.Rejected.Count, Now = time.GetUtcNow() },
+            new
+            {
+                batch.RunId,
+                batch.Sequence,
+                RequestSequence = batch.Request.Sequence,
+                Valid = batch.Records.Count,
+                Rejected = batch.Rejected.Count,
+                batch.BlankValues,
+                batch.UntrimmedValues,
+                Now = time.GetUtcNow(),
+            },
             transaction, cancellationToken: cancellationToken));
         if (inserted == 0)
         {
@@ -173,6 +184,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
                 runId,
             },
             transaction, cancellationToken: cancellationToken));
+        await QualityChecks.RecordAsync(
+            connection, transaction, runId, run.DatasetId, (run.Fetched ?? 0, run.Valid, run.Rejected, counts.Duplicates), (rowCount, dataset.RowCount), quality.Value, now, cancellationToken);
         if (changed)
         {
             await AuditChain.AppendVersionAsync(connection, transaction, run.DatasetId, dataset.TableName, version, runId, now, cancellationToken);

@@ -38,6 +38,7 @@ public static class StoreServiceCollectionExtensions
             return builder.Build();
         });
         services.AddSingleton<DbDataSource>(sp => sp.GetRequiredService<NpgsqlDataSource>());
+        services.AddOptions<QualityOptions>().Bind(configuration.GetSection(QualityOptions.SectionName));
         services.AddSingleton<Migrator>();
         services.AddSingleton<DatasetRegistry>();
         services.AddSingleton<RunStore>();

@@ -45,14 +45,29 @@ public static class TestAgency
         }
         """;
 
+    /// <summary>Households whose ward code must exist in the dataset <c>it-quality-xa</c>.</summary>
+    public const string HouseholdsSchema =
+        """
+        {
+          "type": "object",
+          "required": ["ma_ho", "ten"],
+          "properties": {
+            "ma_ho": { "type": "string" },
+            "ten": { "type": "string" },
+            "ma_xa": { "type": "string", "x-reference": "it-quality-xa" }
+          }
+        }
+        """;
+
     /// <summary>Datasets of the test agency; each test owns one and its path on the agency.</summary>
-    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal"];
+    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa"];
 
     public static void WriteConnectors(string folder, string agencyUrl)
     {
         Directory.CreateDirectory(Path.Combine(folder, "schemas"));
         File.WriteAllText(Path.Combine(folder, "schemas", "ward.v1.json"), WardSchema);
         File.WriteAllText(Path.Combine(folder, "schemas", "officials.v1.json"), OfficialsSchema);
+        File.WriteAllText(Path.Combine(folder, "schemas", "households.v1.json"), HouseholdsSchema);
         var datasets = string.Concat(Datasets.Select(id =>
             $"""
               - id: {id}
@@ -60,8 +75,8 @@ public static class TestAgency
                 licence: CC-BY-4.0
                 update_cycle: monthly
                 schedule: "0 0 3 1 1 ? 2099"
-                schema: schemas/{(id == "it-personal" ? "officials" : "ward")}.v1.json
-                primary_key: ma_xa
+                schema: schemas/{id switch { "it-personal" => "officials", "it-quality" => "households", _ => "ward" }}.v1.json
+                primary_key: {(id == "it-quality" ? "ma_ho" : "ma_xa")}
                 source:
                   kind: rest
                   url: "{agencyUrl}/{id}?tinh=58"

@@ -24,6 +24,10 @@ create index audit_log_by_dataset on hub.audit_log (dataset_id, seq);
 -- A quarantined record that passed a later replay names the run that published it.
 alter table hub.quarantine add column replayed_run_id uuid references hub.runs (id);
 
+-- Cleanliness counted by the connector per batch: blank and untrimmed text values of valid records.
+alter table hub.run_batches add column blank_values int not null default 0;
+alter table hub.run_batches add column untrimmed_values int not null default 0;
+
 -- Quality checks of each run (correct, complete, clean).
 create table hub.run_quality (
     run_id      uuid primary key references hub.runs (id),
