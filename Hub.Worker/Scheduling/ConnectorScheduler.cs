@@ -41,6 +41,7 @@ public sealed partial class ConnectorScheduler(
                 .WithDescription(dataset.Title)
                 .UsingJobData(SyncDatasetJob.DatasetKey, dataset.Id)
                 .StoreDurably()
+                .RequestRecovery()
                 .Build();
             var trigger = TriggerBuilder.Create()
                 .WithIdentity(dataset.Id, SyncDatasetJob.Group)

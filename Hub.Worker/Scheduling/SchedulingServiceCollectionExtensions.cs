@@ -38,6 +38,9 @@ public static class SchedulingServiceCollectionExtensions
                 store.UseSystemTextJsonSerializer();
                 store.UseClustering(cluster => cluster.CheckinInterval = options.ClusterCheckinInterval);
             });
+            quartz.ScheduleJob<HousekeepingJob>(
+                trigger => trigger.WithIdentity("housekeeping", "maintenance").WithCronSchedule("0 0/5 * * * ?"),
+                job => job.WithIdentity(HousekeepingJob.Key));
         });
         services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
         services.AddHostedService<ConnectorScheduler>();

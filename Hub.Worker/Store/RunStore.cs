@@ -45,14 +45,17 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
         return id;
     }
 
-    /// <summary>Stores the page's raw payload (content-addressed, once) and the request that returned it.</summary>
+    /// <summary>
+    /// Stores the page's raw payload (content-addressed, once; fetching it again renews its retention) and the
+    /// request that returned it.
+    /// </summary>
     public async Task RecordRequestAsync(Guid runId, int sequence, FetchedPage page, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(page);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            insert into hub.payloads (sha256, body, stored_at) values (@PayloadSha256, @Payload, @now) on conflict (sha256) do nothing;
+            insert into hub.payloads (sha256, body, stored_at) values (@PayloadSha256, @Payload, @now) on conflict (sha256) do update set stored_at = excluded.stored_at;
             insert into hub.run_requests (run_id, sequence, url, fetched_at, status_code, payload_sha256, record_count)
             values (@runId, @sequence, @Url, @FetchedAt, @StatusCode, @PayloadSha256, @RecordCount)
             on conflict (run_id, sequence) do nothing;

@@ -39,6 +39,8 @@ public static class StoreServiceCollectionExtensions
         });
         services.AddSingleton<DbDataSource>(sp => sp.GetRequiredService<NpgsqlDataSource>());
         services.AddOptions<QualityOptions>().Bind(configuration.GetSection(QualityOptions.SectionName));
+        services.AddOptions<StoreOptions>().Bind(configuration.GetSection(StoreOptions.SectionName));
+        services.AddSingleton<Housekeeping>();
         services.AddSingleton<Migrator>();
         services.AddSingleton<DatasetRegistry>();
         services.AddSingleton<RunStore>();

@@ -36,3 +36,7 @@ create table hub.run_quality (
     created_at  timestamptz not null
 );
 create index run_quality_by_dataset on hub.run_quality (dataset_id, created_at desc);
+
+-- Raw payloads have a retention period; run requests keep the hash after the payload itself is gone.
+alter table hub.run_requests drop constraint run_requests_payload_sha256_fkey;
+create index payloads_by_age on hub.payloads (stored_at);

@@ -1,0 +1,73 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hub.Api.Datasets;
+using Hub.Core.Messages;
+using Hub.Worker.Catalog;
+using Hub.Worker.Store;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace Hub.IntegrationTests;
+
+[Collection(HubTestGroup.Name)]
+public sealed class RecoveryTests(HubFixture hub)
+{
+    [Fact]
+    public async Task A_run_whose_worker_died_mid_run_is_failed_and_the_next_run_counts_every_change_once()
+    {
+        TestAgency.Serve(hub.Agency, "it-abandon", Enumerable.Range(1, 30).Select(i => (object)TestAgency.Ward(i)).ToList());
+        Assert.Equal(1L, (await hub.SyncAsync("it-abandon")).Version);
+
+        // A worker starts a run, fetches a page, stages one batch of changed records, and dies.
+        var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-abandon")!;
+        var runs = hub.Worker.Services.GetRequiredService<RunStore>();
+        var dead = await runs.StartAsync(entry.Dataset, RunTrigger.Schedule, CancellationToken.None);
+        await runs.RecordRequestAsync(dead, 0, new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/p"), TimeProvider.System.GetUtcNow(), 200, [9], new string('d', 64), JsonDocument.Parse("[]"), []), CancellationToken.None);
+        var changed = Enumerable.Range(1, 10).Select(i => entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i, " (dở dang)"))).Valid!).ToList();
+        await hub.Worker.Services.GetRequiredService<IBus>().Publish(
+            new RecordBatchFetched(dead, "it-abandon", 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, new string('d', 64)), changed, []));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (await hub.QueryScalarAsync<long>("select count(*) from hub.staged_records where run_id = @dead", new { dead }) < 10 && waited.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100);
+        }
+
+        var later = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddMinutes(31));
+        var housekeeping = new Housekeeping(hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new StoreOptions()), later, NullLogger<Housekeeping>.Instance);
+        var (abandoned, _) = await housekeeping.RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, abandoned);
+        var run = await hub.WaitForRunAsync(dead);
+        Assert.Equal("failed", run.Status);
+        Assert.StartsWith("abandoned", run.Error, StringComparison.Ordinal);
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.staged_records where run_id = @dead", new { dead }));
+        var page = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-abandon/records");
+        Assert.Equal((1L, 30), (page!.Version, page.Records.Count));
+        Assert.DoesNotContain(page.Records, r => r.GetProperty("ten_xa").GetString()!.Contains("dở dang", StringComparison.Ordinal));
+
+        // The job runs again (Quartz recovers it on a live worker): the changes count once.
+        TestAgency.Serve(hub.Agency, "it-abandon", Enumerable.Range(1, 30).Select(i => (object)TestAgency.Ward(i, i <= 10 ? " (dở dang)" : string.Empty)).ToList());
+        var rerun = await hub.SyncAsync("it-abandon");
+        Assert.Equal(("succeeded", 10L, 20L, 0L, 2L), (rerun.Status, rerun.Updated, rerun.Unchanged, rerun.Inserted, rerun.Version!.Value));
+        Assert.Equal(30L, await hub.QueryScalarAsync<long>("select count(*) from open_data.it_abandon where _version_to is null"));
+    }
+
+    [Fact]
+    public async Task Raw_payloads_past_their_retention_are_removed_and_recent_ones_kept()
+    {
+        await hub.QueryScalarAsync<int>(
+            "insert into hub.payloads (sha256, body, stored_at) values ('old-payload-for-retention-test', '\\x00', '2000-01-01T00:00:00Z'); select 1");
+        var before = await hub.QueryScalarAsync<long>("select count(*) from hub.payloads");
+        var housekeeping = new Housekeeping(hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new StoreOptions()), TimeProvider.System, NullLogger<Housekeeping>.Instance);
+
+        var (_, expired) = await housekeeping.RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, expired);
+        Assert.Equal(before - 1, await hub.QueryScalarAsync<long>("select count(*) from hub.payloads"));
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.payloads where sha256 = 'old-payload-for-retention-test'"));
+    }
+}
