@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using Hub.Api.Connectors;
 using Hub.Api.Datasets;
 using Hub.Api.Health;
 using Hub.Api.Lineage;
@@ -6,6 +7,7 @@ using Hub.Api.Quarantine;
 using Hub.Connectors;
 using Hub.Worker;
 using Hub.Worker.Quarantine;
+using Hub.Worker.Scheduling;
 using Hub.Api.Runs;
 using Hub.Worker.Messaging;
 using Hub.Worker.Store;
@@ -27,6 +29,7 @@ public static class ApiServiceCollectionExtensions
             .AddConnectors(configuration)
             .AddHubCatalog()
             .AddHubMessaging(configuration, withWriter: false)
+            .AddSchedulerClient(configuration)
             .AddHubTelemetry(configuration, "hub-api", metrics => metrics.AddAspNetCoreInstrumentation().AddPrometheusExporter())
             .ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddAspNetCoreInstrumentation());
         // Vietnamese text is written as UTF-8, not as \u escapes.
@@ -49,6 +52,7 @@ public static class ApiServiceCollectionExtensions
         app.MapOpenApi();
         app.MapDatasetsApi();
         app.MapRunsApi();
+        app.MapConnectorsApi();
         app.MapExportApi();
         app.MapLineageApi();
         app.MapQuarantineApi();

@@ -20,24 +20,8 @@ public static class SchedulingServiceCollectionExtensions
         services.AddSingleton<DatasetSync>();
         services.AddQuartz(quartz =>
         {
-            quartz.ConfigureScheduler(scheduler =>
-            {
-                scheduler.InstanceName = "hub";
-                scheduler.GenerateInstanceId = true;
-            });
+            UseClusteredStore(quartz, options);
             quartz.UseDefaultThreadPool(pool => pool.MaxConcurrency = options.MaxConcurrency);
-            quartz.UsePersistentStore(store =>
-            {
-                store.UsePostgres(source => source.UseRegisteredDataSource = true);
-                store.ConfigureStore(ado =>
-                {
-                    ado.TablePrefix = "quartz.qrtz_";
-                    ado.StoreJobDataAsStrings = true;
-                });
-                store.ProvisionSchema();
-                store.UseSystemTextJsonSerializer();
-                store.UseClustering(cluster => cluster.CheckinInterval = options.ClusterCheckinInterval);
-            });
             quartz.ScheduleJob<HousekeepingJob>(
                 trigger => trigger.WithIdentity("housekeeping", "maintenance").WithCronSchedule("0 0/5 * * * ?"),
                 job => job.WithIdentity(HousekeepingJob.Key));
@@ -45,5 +29,42 @@ public static class SchedulingServiceCollectionExtensions
         services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
         services.AddHostedService<ConnectorScheduler>();
         return services;
+    }
+
+    /// <summary>
+    /// A client of the same clustered job store that never runs jobs itself: the API stores "run now", pause and
+    /// resume there, and a worker fires them.
+    /// </summary>
+    public static IServiceCollection AddSchedulerClient(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(SchedulingOptions.SectionName);
+        var options = section.Get<SchedulingOptions>() ?? new SchedulingOptions();
+        services.AddOptions<SchedulingOptions>().Bind(section);
+        services.AddQuartz(quartz => UseClusteredStore(quartz, options));
+        return services;
+    }
+
+    private static void UseClusteredStore(IQuartzBuilder quartz, SchedulingOptions options)
+    {
+        quartz.ConfigureScheduler(scheduler =>
+        {
+            scheduler.InstanceName = "hub";
+            scheduler.GenerateInstanceId = true;
+            scheduler.IdleWaitTime = options.IdleWaitTime;
+        });
+        quartz.UsePersistentStore(store =>
+        {
+            store.UsePostgres(source => source.UseRegisteredDataSource = true);
+            store.ConfigureStore(ado =>
+            {
+                ado.TablePrefix = "quartz.qrtz_";
+                ado.StoreJobDataAsStrings = true;
+            });
+            store.ProvisionSchema();
+            store.UseSystemTextJsonSerializer();
+            store.UseClustering(cluster => cluster.CheckinInterval = options.ClusterCheckinInterval);
+        });
     }
 }

@@ -1,0 +1,95 @@
+using Dapper;
+using Hub.Api.Runs;
+using Hub.Worker.Scheduling;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using Quartz;
+
+namespace Hub.Api.Connectors;
+
+/// <summary>What an operator sees of one connector: its schedule state, next and last run, and failures since the last success.</summary>
+public sealed record ConnectorStatus(
+    string DatasetId,
+    string AgencyCode,
+    string Schedule,
+    string State,
+    DateTimeOffset? NextRunAt,
+    long ConsecutiveFailures,
+    RunSummary? LastRun);
+
+public static class ConnectorsApi
+{
+    /// <summary><c>GET /api/connectors</c>; <c>POST /api/connectors/{dataset}/run|pause|resume</c>.</summary>
+    public static IEndpointRouteBuilder MapConnectorsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/connectors").WithTags("Connectors");
+        group.MapGet("/", ListAsync).WithSummary("Every connector: state, next run, last run and its outcome, consecutive failures");
+        group.MapPost("/{dataset}/run", RunAsync).WithSummary("Runs the connector now on a worker (202; follow it in /api/runs?dataset=)");
+        group.MapPost("/{dataset}/pause", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken) =>
+            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.PauseJob(key, cancellationToken), cancellationToken)).WithSummary("Stops the connector's schedule until resumed");
+        group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken) =>
+            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.ResumeJob(key, cancellationToken), cancellationToken)).WithSummary("Resumes a paused connector's schedule");
+        return endpoints;
+    }
+
+    private static async Task<Ok<IReadOnlyList<ConnectorStatus>>> ListAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Id, string AgencyCode, string Schedule, long Failures)>(new CommandDefinition(
+            """
+            select d.id, d.agency_code, d.schedule,
+                   (select count(*) from hub.runs f
+                    where f.dataset_id = d.id and f.status = 'failed'
+                      and f.started_at > coalesce((select max(s.started_at) from hub.runs s where s.dataset_id = d.id and s.status = 'succeeded'), '-infinity'))
+            from hub.datasets d order by d.id
+            """, cancellationToken: cancellationToken));
+        var runs = (await connection.QueryAsync<RunSummary>(new CommandDefinition(
+            $"select distinct on (r.dataset_id) {RunQueries.SummaryColumns} from hub.runs r order by r.dataset_id, r.started_at desc",
+            cancellationToken: cancellationToken))).ToDictionary(r => r.DatasetId);
+        var statuses = new List<ConnectorStatus>();
+        foreach (var row in rows)
+        {
+            var key = new TriggerKey(row.Id, SyncDatasetJob.Group);
+            var trigger = await scheduler.GetTrigger(key, cancellationToken);
+            var state = trigger is null ? "unscheduled" : (await scheduler.GetTriggerState(key, cancellationToken)).ToString().ToLowerInvariant();
+            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, row.Schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id)));
+        }
+
+        return TypedResults.Ok<IReadOnlyList<ConnectorStatus>>(statuses);
+    }
+
+    private static async Task<Results<Accepted, ProblemHttpResult>> RunAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken)
+    {
+        if (!await ExistsAsync(dataSource, dataset, cancellationToken))
+        {
+            return NotFound(dataset);
+        }
+
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        await scheduler.TriggerJob(SyncDatasetJob.KeyFor(dataset), new JobDataMap { [SyncDatasetJob.TriggerKey] = "manual" }, cancellationToken);
+        return TypedResults.Accepted($"/api/runs?dataset={Uri.EscapeDataString(dataset)}");
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> ChangeAsync(
+        ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, Func<IScheduler, JobKey, Task> change, CancellationToken cancellationToken)
+    {
+        if (!await ExistsAsync(dataSource, dataset, cancellationToken))
+        {
+            return NotFound(dataset);
+        }
+
+        await change(await schedulers.GetScheduler(cancellationToken), SyncDatasetJob.KeyFor(dataset));
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<bool> ExistsAsync(NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "select exists (select 1 from hub.datasets where id = @dataset)", new { dataset }, cancellationToken: cancellationToken));
+    }
+
+    private static ProblemHttpResult NotFound(string dataset) =>
+        TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
+}
