@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 
 if (args is ["connectors", .. var rest])
 {
-    return ConnectorsCommand.Run(rest, Console.Out, Console.Error);
+    return await ConnectorsCommand.RunAsync(rest, Console.Out, Console.Error);
 }
 
 var builder = Host.CreateApplicationBuilder(args);

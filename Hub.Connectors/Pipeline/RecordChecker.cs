@@ -9,15 +9,17 @@ namespace Hub.Connectors.Pipeline;
 
 /// <summary>
 /// Decides for each fetched record: valid (keyed, hashed, in canonical JSON) or rejected with every reason.
-/// Polled and pushed records go through the same checker.
+/// Polled and pushed records go through the same checker. A rejected record keeps its payload as the source sent it.
 /// </summary>
 public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator validator)
 {
     public DatasetDefinition Dataset { get; } = dataset;
 
-    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(JsonElement record)
+    /// <summary>Maps the source record (the dataset's <c>mapping</c>), then checks its key and schema.</summary>
+    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(JsonElement source)
     {
         var errors = new List<string>();
+        var record = RecordMapper.Map(source, Dataset.Mapping, errors);
         if (!RecordKey.TryBuild(record, Dataset.PrimaryKey, out var key, out var keyError))
         {
             errors.Add(keyError!);
@@ -26,7 +28,7 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         errors.AddRange(validator.Validate(record));
         if (errors.Count > 0)
         {
-            return (null, new RejectedRecord(keyError is null ? key : null, record.GetRawText(), errors));
+            return (null, new RejectedRecord(keyError is null ? key : null, source.GetRawText(), errors));
         }
 
         var canonical = RecordHash.CanonicalJson(record);
