@@ -137,6 +137,10 @@ public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2Token
     /// <summary><paramref name="url"/> with query parameter <paramref name="name"/> set to <paramref name="value"/> (other parameters kept).</summary>
     public static Uri WithQuery(Uri url, string name, string value) => WithQuery(url, [(name, value)]);
 
+    /// <summary>
+    /// <paramref name="url"/> with <paramref name="parameters"/> set (other parameters kept), percent-encoded
+    /// except for <c>$</c>, so OData's <c>$filter</c> and <c>$top</c> go out as written.
+    /// </summary>
     public static Uri WithQuery(Uri url, IEnumerable<(string Name, string Value)> parameters)
     {
         ArgumentNullException.ThrowIfNull(url);
@@ -148,9 +152,13 @@ public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2Token
             query[name] = value;
         }
 
-        builder.Query = query.ToString();
+        builder.Query = string.Join('&', query.AllKeys.Select(key => key is null
+            ? Escape(query[key]!)
+            : $"{Escape(key)}={Escape(query[key] ?? string.Empty)}"));
         return builder.Uri;
     }
+
+    private static string Escape(string text) => Uri.EscapeDataString(text).Replace("%24", "$", StringComparison.Ordinal);
 
     private static async Task<byte[]> ReadLimitedAsync(HttpContent content, long limit, Uri url, CancellationToken cancellationToken)
     {
