@@ -182,11 +182,13 @@ public static partial class CatalogLoader
         }
 
         var parameters = new List<SoapParameter>();
+        var parameterNodes = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
         if (reader.Mapping(node, "parameters", required: false, where) is { } parametersNode)
         {
             foreach (var (key, value) in parametersNode.Children)
             {
                 var name = (key as YamlScalarNode)?.Value ?? "";
+                parameterNodes[name] = key;
                 switch (value)
                 {
                     case YamlScalarNode scalar:
@@ -214,7 +216,7 @@ public static partial class CatalogLoader
         {
             foreach (var parameter in parameters.Where(p => !envelope.Contains("{{" + p.Name + "}}", StringComparison.Ordinal)))
             {
-                reader.Error(YamlNodeReader.Get(node, "parameters"), $"parameter '{parameter.Name}' is not used in 'envelope'", $"write {{{{{parameter.Name}}}}} where its value goes in the envelope");
+                reader.Error(parameterNodes[parameter.Name], $"parameter '{parameter.Name}' is not used in 'envelope'", $"write {{{{{parameter.Name}}}}} where its value goes in the envelope");
             }
         }
 
@@ -361,7 +363,8 @@ public static partial class CatalogLoader
         return new RateLimitDefinition(perSecond, reader.Integer(node, "concurrent_requests", 1, 1000));
     }
 
-    private static MappingDefinition ReadMapping(YamlNodeReader reader, YamlMappingNode dataset)
+    /// <summary>The dataset's mapping; each target must be a property of the schema (when it loaded).</summary>
+    private static MappingDefinition ReadMapping(YamlNodeReader reader, YamlMappingNode dataset, DatasetSchema? schema)
     {
         var node = reader.Mapping(dataset, "mapping", required: false, "a dataset");
         if (node is null)
@@ -380,6 +383,11 @@ public static partial class CatalogLoader
         foreach (var (key, value) in reader.Mapping(node, "fields", required: true, "'mapping'")?.Children ?? Enumerable.Empty<KeyValuePair<YamlNode, YamlNode>>())
         {
             var target = (key as YamlScalarNode)?.Value ?? "";
+            if (schema is not null && schema.Columns.All(c => c.Name != target))
+            {
+                reader.Error(key, $"mapping field '{target}' is not a property of the schema {schema.Path}", $"map to properties of the schema: {string.Join(", ", schema.Columns.Select(c => c.Name))}");
+            }
+
             switch (value)
             {
                 case YamlScalarNode { Value: { Length: > 0 } from }:

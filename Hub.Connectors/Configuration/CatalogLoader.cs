@@ -193,14 +193,7 @@ public static partial class CatalogLoader
             }
         }
 
-        var mapping = ReadMapping(reader, node);
-        if (schema is not null)
-        {
-            foreach (var field in mapping.Fields.Where(f => schema.Columns.All(c => c.Name != f.Target)))
-            {
-                reader.Error(YamlNodeReader.Get(node, "mapping"), $"mapping field '{field.Target}' is not a property of the schema {schema.Path}", $"map to properties of the schema: {string.Join(", ", schema.Columns.Select(c => c.Name))}");
-            }
-        }
+        var mapping = ReadMapping(reader, node, schema);
 
         var sourceNode = reader.Mapping(node, "source", required: true, where);
         var source = sourceNode is null ? null : ReadSource(reader, sourceNode, agency, environment);

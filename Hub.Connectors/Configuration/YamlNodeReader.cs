@@ -92,7 +92,7 @@ internal sealed class YamlNodeReader(string file, List<ConfigError> errors)
             return value;
         }
 
-        Error(Get(map, key), $"'{key}' must be a whole number from {min} to {max}, not '{text}'");
+        Error(Get(map, key), $"'{key}' must be a whole number from {min} to {max}, not '{text}'", $"write e.g. '{key}: {Math.Max(min, 1)}'");
         return null;
     }
 
