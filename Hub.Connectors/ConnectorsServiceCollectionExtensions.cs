@@ -53,11 +53,11 @@ public static class ConnectorsServiceCollectionExtensions
             .SelectPipelineBy(_ => request => request.Options.TryGetValue(AgencyHttp.PipelineOption, out var key) ? key : "default");
         services.TryAddSingleton<AgencyHttp>();
         services.TryAddSingleton<OAuth2TokenCache>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, RestJsonSource>());
+        services.TryAddSingleton<RestJsonSource>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, RestJsonSource>(sp => sp.GetRequiredService<RestJsonSource>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, ODataSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, SoapXmlSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, CsvSource>());
-        services.TryAddSingleton<RestJsonSource>();
         services.TryAddSingleton<RecordSources>();
         return services;
     }

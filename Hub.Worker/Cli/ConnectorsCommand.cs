@@ -1,3 +1,6 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Hub.Connectors;
 using Hub.Connectors.Configuration;
 using Hub.Connectors.Http;
@@ -15,6 +18,8 @@ namespace Hub.Worker.Cli;
 /// </summary>
 public static class ConnectorsCommand
 {
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private const string Usage = "usage: hub connectors validate [dir] | hub connectors try <dataset> [dir]";
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
@@ -88,7 +93,7 @@ public static class ConnectorsCommand
                         if (ok is not null)
                         {
                             valid++;
-                            output.WriteLine($"ok           {ok.Key,-20} {ok.Json}");
+                            output.WriteLine($"ok           {ok.Key,-20} {JsonNode.Parse(ok.Json)!.ToJsonString(Readable)}");
                         }
                         else
                         {

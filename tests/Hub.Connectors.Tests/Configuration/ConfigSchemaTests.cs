@@ -69,6 +69,42 @@ public sealed partial class ConfigSchemaTests
         }
     }
 
+    [Fact]
+    public void Every_example_in_the_docs_loads_when_its_schema_and_variables_exist()
+    {
+        var docs = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "docs", "connectors.md"));
+        foreach (var example in YamlBlock().Matches(docs).Select(m => m.Groups["yaml"].Value).Where(y => y.StartsWith("version: 1", StringComparison.Ordinal)))
+        {
+            using var folder = new ConnectorsFolder();
+            var stream = new YamlStream();
+            stream.Load(new StringReader(example));
+            foreach (var dataset in ((YamlSequenceNode)((YamlMappingNode)stream.Documents[0].RootNode)["datasets"]).Children.Cast<YamlMappingNode>())
+            {
+                // A schema with the dataset's key and mapped fields, so the loader's cross-checks run on the example.
+                var fields = new HashSet<string>(ToJson(dataset["primary_key"]) is JArray keys ? keys.Select(k => (string)k!) : [(string)ToJson(dataset["primary_key"])!]);
+                if (dataset.Children.TryGetValue(new YamlScalarNode("mapping"), out var mapping))
+                {
+                    fields.UnionWith(((YamlMappingNode)((YamlMappingNode)mapping)["fields"]).Children.Keys.Cast<YamlScalarNode>().Select(k => k.Value!));
+                }
+
+                var schemaPath = Path.Combine(folder.Path, ((YamlScalarNode)dataset["schema"]).Value!);
+                File.WriteAllText(schemaPath, new JObject(new JProperty("type", "object"),
+                    new JProperty("properties", new JObject(fields.Select(f => new JProperty(f, new JObject(new JProperty("type", "string"))))))).ToString());
+            }
+
+            folder.Write("example.yaml", example.Replace("${file:/run/secrets/sxd-token}", "${env:SXD_TOKEN}", StringComparison.Ordinal));
+
+            var result = Hub.Connectors.Configuration.CatalogLoader.LoadDirectory(folder.Path, ExampleEnvironment);
+
+            Assert.True(result.Errors.Count == 0, string.Join("\n", result.Errors));
+            Assert.NotEmpty(result.Datasets);
+        }
+    }
+
+    /// <summary>Addresses fall back to the defaults written in the examples; secrets get a value.</summary>
+    private static string? ExampleEnvironment(string name) =>
+        name.EndsWith("_URL", StringComparison.Ordinal) || name.EndsWith("_ODATA", StringComparison.Ordinal) || name.EndsWith("_API", StringComparison.Ordinal) ? null : "secret-value";
+
     [Theory]
     [InlineData("soap", "")]
     [InlineData("odata", "")]
