@@ -9,6 +9,9 @@ namespace Hub.Connectors.Configuration;
 /// <summary>The <c>source</c>, <c>auth</c>, <c>agency.rate_limit</c> and <c>mapping</c> sections of format v1.</summary>
 public static partial class CatalogLoader
 {
+    /// <summary>Placeholder of the kind readers; <see cref="ReadSource"/> sets the resolved URL (or drops the source).</summary>
+    private static readonly Uri UnresolvedUrl = new("http://unresolved.invalid/");
+
     private static readonly string[] CommonSourceKeys = ["kind", "url", "timeout", "auth"];
 
     private static readonly Dictionary<string, string[]> SourceKeys = new(StringComparer.Ordinal)
@@ -46,12 +49,12 @@ public static partial class CatalogLoader
         var timeout = reader.Duration(node, "timeout") ?? TimeSpan.FromSeconds(30);
         SourceDefinition? source = kind switch
         {
-            "rest" => ReadRest(reader, node, url),
-            "odata" => ReadOData(reader, node, url),
-            "soap" => ReadSoap(reader, node, url),
-            _ => ReadCsv(reader, node, url),
+            "rest" => ReadRest(reader, node),
+            "odata" => ReadOData(reader, node),
+            "soap" => ReadSoap(reader, node),
+            _ => ReadCsv(reader, node),
         };
-        return url is null || auth is null || source is null ? null : source with { Timeout = timeout, Auth = auth, Agency = agency };
+        return url is null || auth is null || source is null ? null : source with { Url = url, Timeout = timeout, Auth = auth, Agency = agency };
     }
 
     private static Uri? ReadUrl(YamlNodeReader reader, YamlMappingNode node, Func<string, string?> environment)
@@ -89,7 +92,7 @@ public static partial class CatalogLoader
         return null;
     }
 
-    private static RestSourceDefinition ReadRest(YamlNodeReader reader, YamlMappingNode node, Uri? url)
+    private static RestSourceDefinition ReadRest(YamlNodeReader reader, YamlMappingNode node)
     {
         var recordPath = JsonPathOption(reader, node, "record_path") ?? "$";
         var paging = new PagingDefinition();
@@ -123,7 +126,7 @@ public static partial class CatalogLoader
             }
         }
 
-        return new RestSourceDefinition { Url = url ?? new Uri("http://unset.invalid/"), RecordPath = recordPath, Paging = paging };
+        return new RestSourceDefinition { Url = UnresolvedUrl, RecordPath = recordPath, Paging = paging };
     }
 
     private static string? JsonPathOption(YamlNodeReader reader, YamlMappingNode node, string key)
@@ -138,16 +141,16 @@ public static partial class CatalogLoader
         return path;
     }
 
-    private static ODataSourceDefinition ReadOData(YamlNodeReader reader, YamlMappingNode node, Uri? url) => new()
+    private static ODataSourceDefinition ReadOData(YamlNodeReader reader, YamlMappingNode node) => new()
     {
-        Url = url ?? new Uri("http://unset.invalid/"),
+        Url = UnresolvedUrl,
         Filter = reader.String(node, "filter", required: false, "'source'"),
         Select = reader.String(node, "select", required: false, "'source'"),
         PageSize = reader.Integer(node, "page_size", 1, 100_000),
         MaxPages = reader.Integer(node, "max_pages", 1, 10_000_000) ?? 10_000,
     };
 
-    private static SoapSourceDefinition? ReadSoap(YamlNodeReader reader, YamlMappingNode node, Uri? url)
+    private static SoapSourceDefinition? ReadSoap(YamlNodeReader reader, YamlMappingNode node)
     {
         const string where = "a 'soap' source";
         var envelope = reader.String(node, "envelope", required: true, where, "| <soap:Envelope ...>");
@@ -224,7 +227,7 @@ public static partial class CatalogLoader
             ? null
             : new SoapSourceDefinition
             {
-                Url = url ?? new Uri("http://unset.invalid/"),
+                Url = UnresolvedUrl,
                 Envelope = envelope,
                 SoapAction = reader.String(node, "soap_action", required: false, where),
                 RecordXPath = xpath,
@@ -233,7 +236,7 @@ public static partial class CatalogLoader
             };
     }
 
-    private static CsvSourceDefinition? ReadCsv(YamlNodeReader reader, YamlMappingNode node, Uri? url)
+    private static CsvSourceDefinition? ReadCsv(YamlNodeReader reader, YamlMappingNode node)
     {
         var delimiterText = reader.String(node, "delimiter", required: false, "a 'csv' source") ?? ",";
         var delimiter = delimiterText switch { "tab" or "\\t" => '\t', { Length: 1 } one => one[0], _ => '\0' };
@@ -250,7 +253,7 @@ public static partial class CatalogLoader
             return null;
         }
 
-        return new CsvSourceDefinition { Url = url ?? new Uri("http://unset.invalid/"), Delimiter = delimiter, Encoding = encoding };
+        return new CsvSourceDefinition { Url = UnresolvedUrl, Delimiter = delimiter, Encoding = encoding };
     }
 
     private static AuthDefinition? ReadAuth(YamlNodeReader reader, YamlMappingNode source, Func<string, string?> environment)

@@ -28,20 +28,22 @@ public sealed class RecordSources(IEnumerable<IRecordSource> sources)
 /// <summary>Parsing of JSON pages shared by the REST and OData sources.</summary>
 internal static class JsonPages
 {
+    /// <summary>
+    /// The page as JSON. The content type is not trusted either way (agencies mislabel JSON as text/html or
+    /// text/plain); it only explains a body that does not parse, such as an HTML error page sent with status 200.
+    /// </summary>
     public static JsonDocument Parse(AgencyResponse response)
     {
-        if (response.IsMediaType("html", "xml"))
-        {
-            throw new AgencyResponseException($"{response.Url} did not return valid JSON ({response.MediaType}): the body is not JSON, probably an error page");
-        }
-
         try
         {
             return JsonDocument.Parse(response.Payload);
         }
         catch (JsonException e)
         {
-            throw new AgencyResponseException($"{response.Url} did not return valid JSON ({response.MediaType ?? "no content type"}): {e.Message}", e);
+            var what = response.IsMediaType("html") ? "the body is an HTML page, probably an error page"
+                : response.IsMediaType("xml") ? "the body is XML"
+                : e.Message;
+            throw new AgencyResponseException($"{response.Url} did not return valid JSON ({response.MediaType ?? "no content type"}): {what}", e);
         }
     }
 

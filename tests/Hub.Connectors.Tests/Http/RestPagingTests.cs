@@ -138,6 +138,15 @@ public sealed class RestPagingTests : IDisposable
     }
 
     [Fact]
+    public async Task Json_mislabelled_as_text_is_still_read()
+    {
+        host.Agency.Given(Request.Create().WithPath("/api/wards").UsingGet())
+            .RespondWith(Response.Create().WithHeader("Content-Type", "text/html; charset=utf-8").WithBody(Records(0, 2)));
+
+        Assert.Equal(2, (await host.FetchFieldAsync(Source(new PagingDefinition()), "ma_xa")).Count);
+    }
+
+    [Fact]
     public async Task A_429_with_retry_after_is_waited_out_then_retried()
     {
         host.Agency.Given(Request.Create().WithPath("/api/wards").UsingGet()).InScenario("busy").WillSetStateTo("waited")
