@@ -25,6 +25,20 @@ public sealed class ConnectorOptions
     /// <summary>Time allowed for one attempt of one request.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Share of failed requests to one agency, within <see cref="CircuitSamplingDuration"/>, that opens its circuit.</summary>
+    [Range(0.01, 1.0)]
+    public double CircuitFailureRatio { get; set; } = 0.5;
+
+    /// <summary>Requests to one agency within the sampling window before the circuit may open.</summary>
+    [Range(2, 10_000)]
+    public int CircuitMinimumThroughput { get; set; } = 10;
+
+    /// <summary>Window in which the failures of one agency are counted.</summary>
+    public TimeSpan CircuitSamplingDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long an open circuit refuses requests to the agency before one is tried again.</summary>
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Records per message sent to the writer.</summary>
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = 1000;
@@ -38,4 +52,7 @@ public sealed class PrivacyOptions
     /// <summary>Secret key of the keyed hash applied to fields marked <c>"x-personal-data": "hash"</c>; keep it out of files.</summary>
     [MinLength(32)]
     public string? HashKey { get; set; }
+
+    /// <summary>The key as bytes, or null when none is set.</summary>
+    public byte[]? HashKeyBytes() => HashKey is null ? null : System.Text.Encoding.UTF8.GetBytes(HashKey);
 }

@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Hub.Connectors.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +11,10 @@ namespace Hub.Connectors;
 
 public static class ConnectorsServiceCollectionExtensions
 {
-    /// <summary>Registers the agency HTTP client (timeout and retry with jitter) and the sources.</summary>
+    /// <summary>
+    /// Registers the agency HTTP client, with one resilience pipeline per agency (retry with jitter and
+    /// Retry-After, circuit breaker, the agency's rate limit, attempt timeout), and the sources of every kind.
+    /// </summary>
     public static IServiceCollection AddConnectors(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -24,7 +28,7 @@ public static class ConnectorsServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddHttpClient(RestJsonSource.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+        services.AddHttpClient(AgencyHttp.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .AddResilienceHandler("agency", (builder, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<ConnectorOptions>>().Value;
@@ -40,9 +44,52 @@ public static class ConnectorsServiceCollectionExtensions
                     });
                 }
 
+                builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+                {
+                    FailureRatio = options.CircuitFailureRatio,
+                    MinimumThroughput = options.CircuitMinimumThroughput,
+                    SamplingDuration = options.CircuitSamplingDuration,
+                    BreakDuration = options.CircuitBreakDuration,
+                });
+                AddRateLimit(builder, context, AgencyHttp.ParseRateLimit(context.InstanceName));
                 builder.AddTimeout(options.AttemptTimeout);
-            });
-        services.AddSingleton<RestJsonSource>();
+            })
+            .SelectPipelineBy(_ => request => request.Options.TryGetValue(AgencyHttp.PipelineOption, out var key) ? key : "default");
+        services.TryAddSingleton<AgencyHttp>();
+        services.TryAddSingleton<OAuth2TokenCache>();
+        services.TryAddSingleton<RestJsonSource>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, RestJsonSource>(sp => sp.GetRequiredService<RestJsonSource>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, ODataSource>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, SoapXmlSource>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecordSource, CsvSource>());
+        services.TryAddSingleton<RecordSources>();
         return services;
+    }
+
+    /// <summary>The agency's <c>rate_limit</c>: waiting (not failing) for a permit, per second and for concurrent requests.</summary>
+    private static void AddRateLimit(ResiliencePipelineBuilder<HttpResponseMessage> builder, ResilienceHandlerContext context, Core.Catalog.RateLimitDefinition limit)
+    {
+        if (limit.ConcurrentRequests is { } concurrent)
+        {
+            var limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = concurrent, QueueLimit = 100_000, QueueProcessingOrder = QueueProcessingOrder.OldestFirst });
+            context.OnPipelineDisposed(limiter.Dispose);
+            builder.AddRateLimiter(limiter);
+        }
+
+        if (limit.RequestsPerSecond is { } perSecond)
+        {
+            var tokens = Math.Max(1, (int)Math.Floor(perSecond));
+            var limiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = tokens,
+                TokensPerPeriod = tokens,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(tokens / perSecond),
+                QueueLimit = 100_000,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                AutoReplenishment = true,
+            });
+            context.OnPipelineDisposed(limiter.Dispose);
+            builder.AddRateLimiter(limiter);
+        }
     }
 }

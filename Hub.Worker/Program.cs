@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 switch (args)
 {
     case ["connectors", .. var rest]:
-        return ConnectorsCommand.Run(rest, Console.Out, Console.Error);
+        return await ConnectorsCommand.RunAsync(rest, Console.Out, Console.Error);
     case ["audit", .. var rest]:
         return await AuditCommand.RunAsync(rest, Host.CreateApplicationBuilder().Configuration, Console.Out, Console.Error);
 }

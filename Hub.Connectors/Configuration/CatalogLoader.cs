@@ -102,15 +102,18 @@ public static partial class CatalogLoader
 
         var agencyNode = reader.Mapping(root, "agency", required: true, "the file");
         string? code = null, name = null;
+        var rateLimit = RateLimitDefinition.Unlimited;
         if (agencyNode is not null)
         {
-            reader.RejectUnknownKeys(agencyNode, "'agency'", "code", "name");
+            reader.RejectUnknownKeys(agencyNode, "'agency'", "code", "name", "rate_limit");
             code = reader.String(agencyNode, "code", required: true, "'agency'", "STNMT");
             name = reader.String(agencyNode, "name", required: true, "'agency'", "Sở Tài nguyên và Môi trường");
             if (code is not null && !AgencyCodePattern().IsMatch(code))
             {
                 reader.Error(YamlNodeReader.Get(agencyNode, "code"), $"agency code '{code}' has characters other than letters, digits, '-' and '_'", "use a short code such as 'STNMT'");
             }
+
+            rateLimit = ReadRateLimit(reader, agencyNode);
         }
 
         var revision = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
@@ -129,7 +132,7 @@ public static partial class CatalogLoader
                         continue;
                     }
 
-                    var dataset = ReadDataset(reader, datasetNode, code ?? "?", revision, environment);
+                    var dataset = ReadDataset(reader, datasetNode, new AgencyEndpoint(code ?? "?", rateLimit), revision, environment);
                     if (dataset is not null)
                     {
                         if (datasets.Any(d => d.Id == dataset.Id))
@@ -152,10 +155,10 @@ public static partial class CatalogLoader
             : new AgencyDefinition(code, name, file, revision, datasets);
     }
 
-    private static DatasetDefinition? ReadDataset(YamlNodeReader reader, YamlMappingNode node, string agencyCode, string revision, Func<string, string?> environment)
+    private static DatasetDefinition? ReadDataset(YamlNodeReader reader, YamlMappingNode node, AgencyEndpoint agency, string revision, Func<string, string?> environment)
     {
         const string where = "a dataset";
-        reader.RejectUnknownKeys(node, where, "id", "title", "description", "licence", "classification", "update_cycle", "schedule", "schema", "schema_version", "primary_key", "source");
+        reader.RejectUnknownKeys(node, where, "id", "title", "description", "licence", "classification", "update_cycle", "schedule", "schema", "schema_version", "primary_key", "source", "mapping");
         var id = reader.String(node, "id", required: true, where, "dvhc-xa-ninh-thuan");
         if (id is not null && (!DatasetIdPattern().IsMatch(id) || id.Length > 48))
         {
@@ -195,8 +198,10 @@ public static partial class CatalogLoader
             }
         }
 
+        var mapping = ReadMapping(reader, node, schema);
+
         var sourceNode = reader.Mapping(node, "source", required: true, where);
-        var source = sourceNode is null ? null : ReadRestSource(reader, sourceNode, environment);
+        var source = sourceNode is null ? null : ReadSource(reader, sourceNode, agency, environment);
         if (id is null || title is null || licence is null || cycle is null || schedule is null || schema is null || primaryKey is null || source is null)
         {
             return null;
@@ -205,7 +210,7 @@ public static partial class CatalogLoader
         return new DatasetDefinition
         {
             Id = id,
-            AgencyCode = agencyCode,
+            AgencyCode = agency.Code,
             Title = title,
             Description = reader.String(node, "description", required: false, where),
             Licence = licence,
@@ -215,6 +220,7 @@ public static partial class CatalogLoader
             Schema = schema,
             PrimaryKey = primaryKey,
             Source = source,
+            Mapping = mapping,
             SourceFile = reader.File,
             ConfigRevision = revision,
         };
@@ -255,66 +261,5 @@ public static partial class CatalogLoader
         }
 
         return schema;
-    }
-
-    private static RestSourceDefinition? ReadRestSource(YamlNodeReader reader, YamlMappingNode node, Func<string, string?> environment)
-    {
-        const string where = "'source'";
-        reader.RejectUnknownKeys(node, where, "kind", "url", "record_path", "timeout", "paging");
-        var kind = reader.String(node, "kind", required: true, where, "rest");
-        if (kind is not null && kind != "rest")
-        {
-            reader.Error(YamlNodeReader.Get(node, "kind"), $"source kind '{kind}' is not supported", "use 'kind: rest' (REST/JSON)");
-            return null;
-        }
-
-        var rawUrl = reader.String(node, "url", required: true, where, "https://api.agency.gov.vn/v1/items");
-        Uri? url = null;
-        if (rawUrl is not null)
-        {
-            var resolved = EnvironmentReferences.Resolve(rawUrl, environment, out var missing);
-            if (missing.Count > 0)
-            {
-                reader.Error(YamlNodeReader.Get(node, "url"), $"environment variable(s) {string.Join(", ", missing)} used in 'url' are not set", "set them, or give a default as ${env:NAME:-value}");
-            }
-            else if (!Uri.TryCreate(resolved, UriKind.Absolute, out url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
-            {
-                reader.Error(YamlNodeReader.Get(node, "url"), $"'url' resolves to '{resolved}', which is not an absolute http(s) URL", "write the full address, e.g. https://api.agency.gov.vn/v1/items");
-                url = null;
-            }
-        }
-
-        var recordPath = reader.String(node, "record_path", required: false, where) ?? "$";
-        if (!JsonRecordPath.TryParse(recordPath, out _))
-        {
-            reader.Error(YamlNodeReader.Get(node, "record_path"), $"record_path '{recordPath}' is not supported", "write '$' for a top-level array or '$.data' / '$.result.items' for a nested one");
-        }
-
-        var paging = new PagingDefinition();
-        var pagingNode = reader.Mapping(node, "paging", required: false, where);
-        if (pagingNode is not null)
-        {
-            reader.RejectUnknownKeys(pagingNode, "'paging'", "style", "page_size", "offset_param", "limit_param", "page_param", "page_size_param", "max_pages");
-            paging = new PagingDefinition
-            {
-                Style = reader.Enum<PagingStyle>(pagingNode, "style", required: true, "'paging'") ?? PagingStyle.None,
-                PageSize = reader.Integer(pagingNode, "page_size", 1, 100_000) ?? paging.PageSize,
-                OffsetParameter = reader.String(pagingNode, "offset_param", required: false, "'paging'") ?? paging.OffsetParameter,
-                LimitParameter = reader.String(pagingNode, "limit_param", required: false, "'paging'") ?? paging.LimitParameter,
-                PageParameter = reader.String(pagingNode, "page_param", required: false, "'paging'") ?? paging.PageParameter,
-                PageSizeParameter = reader.String(pagingNode, "page_size_param", required: false, "'paging'") ?? paging.PageSizeParameter,
-                MaxPages = reader.Integer(pagingNode, "max_pages", 1, 10_000_000) ?? paging.MaxPages,
-            };
-        }
-
-        return url is null
-            ? null
-            : new RestSourceDefinition
-            {
-                Url = url,
-                RecordPath = recordPath,
-                Paging = paging,
-                Timeout = reader.Duration(node, "timeout") ?? TimeSpan.FromSeconds(30),
-            };
     }
 }

@@ -11,6 +11,9 @@ internal sealed class YamlNodeReader(string file, List<ConfigError> errors)
 {
     public string File { get; } = file;
 
+    /// <summary>Problems reported so far (of the whole file).</summary>
+    public int ErrorCount => errors.Count;
+
     public void Error(YamlNode? node, string message, string? fix = null) =>
         errors.Add(new ConfigError(File, (int)(node?.Start.Line ?? 1), (int)(node?.Start.Column ?? 1), message, fix));
 
@@ -89,7 +92,7 @@ internal sealed class YamlNodeReader(string file, List<ConfigError> errors)
             return value;
         }
 
-        Error(Get(map, key), $"'{key}' must be a whole number from {min} to {max}, not '{text}'");
+        Error(Get(map, key), $"'{key}' must be a whole number from {min} to {max}, not '{text}'", $"write e.g. '{key}: {Math.Max(min, 1)}'");
         return null;
     }
 

@@ -1,136 +1,108 @@
-using System.Collections.Specialized;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text.Json;
-using System.Web;
+using System.Text.RegularExpressions;
 using Hub.Connectors.Configuration;
 using Hub.Core.Catalog;
-using Microsoft.Extensions.Options;
 
 namespace Hub.Connectors.Http;
 
-/// <summary>Fetches every page of a REST/JSON source, following its paging style until a stop condition.</summary>
-public sealed class RestJsonSource(IHttpClientFactory httpClientFactory, IOptions<ConnectorOptions> options, TimeProvider time)
+/// <summary>
+/// Fetches every page of a REST/JSON source, following its paging style (offset, page number, cursor,
+/// next URL in the body, <c>Link</c> header) until a stop condition: an empty or short page, no next
+/// cursor or link, the total reached, or <c>max_pages</c> exceeded (which fails the run).
+/// </summary>
+public sealed partial class RestJsonSource(AgencyHttp http) : IRecordSource
 {
-    public const string HttpClientName = "agency";
+    public string Kind => "rest";
+
+    [GeneratedRegex("""<(?<url>[^>]*)>\s*(;[^,]*?\brel\s*=\s*"?(?<rel>[^";,]*)"?)?[^,]*""")]
+    private static partial Regex LinkValue();
+
+    public IAsyncEnumerable<FetchedPage> FetchAsync(SourceDefinition definition, CancellationToken cancellationToken) =>
+        FetchAsync((RestSourceDefinition)definition, cancellationToken);
 
     public async IAsyncEnumerable<FetchedPage> FetchAsync(RestSourceDefinition source, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var http = httpClientFactory.CreateClient(HttpClientName);
         var paging = source.Paging;
+        var url = PageUrl(source.Url, paging, 0);
+        var visited = new HashSet<Uri> { url };
+        long fetched = 0;
         for (var pageIndex = 0; ; pageIndex++)
         {
             if (pageIndex >= paging.MaxPages)
             {
-                throw new AgencyResponseException($"more than {paging.MaxPages} pages (max_pages) at {source.Url}; raise paging.max_pages if the dataset is really that large");
+                throw new AgencyResponseException($"more than {paging.MaxPages} pages (max_pages) at {UrlRedaction.Redact(source.Url)}; raise paging.max_pages if the dataset is really that large");
             }
 
-            var url = PageUrl(source.Url, paging, pageIndex);
-            var page = await FetchPageAsync(http, url, source, cancellationToken);
-            yield return page;
-            if (paging.Style == PagingStyle.None || page.Records.Count == 0 || page.Records.Count < paging.PageSize)
-            {
-                yield break;
-            }
-        }
-    }
-
-    internal static Uri PageUrl(Uri baseUrl, PagingDefinition paging, int pageIndex)
-    {
-        if (paging.Style == PagingStyle.None)
-        {
-            return baseUrl;
-        }
-
-        var builder = new UriBuilder(baseUrl);
-        NameValueCollection query = HttpUtility.ParseQueryString(builder.Query);
-        var size = paging.PageSize.ToString(CultureInfo.InvariantCulture);
-        if (paging.Style == PagingStyle.Offset)
-        {
-            query[paging.OffsetParameter] = ((long)pageIndex * paging.PageSize).ToString(CultureInfo.InvariantCulture);
-            query[paging.LimitParameter] = size;
-        }
-        else
-        {
-            query[paging.PageParameter] = (pageIndex + 1).ToString(CultureInfo.InvariantCulture);
-            query[paging.PageSizeParameter] = size;
-        }
-
-        builder.Query = query.ToString();
-        return builder.Uri;
-    }
-
-    private async Task<FetchedPage> FetchPageAsync(HttpClient http, Uri url, RestSourceDefinition source, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(source.Timeout);
-        var fetchedAt = time.GetUtcNow();
-        using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.Accept.ParseAdd("application/json");
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new AgencyResponseException($"{url} did not answer within {source.Timeout.TotalSeconds:0.#} s");
-        }
-
-        using (response)
-        {
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new AgencyResponseException($"{url} answered HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
-            }
-
-            var payload = await ReadLimitedAsync(response.Content, options.Value.MaxPageBytes, url, timeout.Token);
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(payload);
-            }
-            catch (JsonException e)
-            {
-                var mediaType = response.Content.Headers.ContentType?.MediaType ?? "no content type";
-                throw new AgencyResponseException($"{url} did not return valid JSON ({mediaType}): {e.Message}", e);
-            }
-
-            var selected = JsonRecordPath.Select(document.RootElement, source.RecordPath);
-            if (selected is not { ValueKind: JsonValueKind.Array } array)
+            var response = await http.SendAsync(source, HttpMethod.Get, url, () => null, r => r.Headers.Accept.ParseAdd("application/json"), cancellationToken);
+            var document = JsonPages.Parse(response);
+            var root = document.RootElement;
+            if (JsonRecordPath.Select(root, source.RecordPath) is not { ValueKind: JsonValueKind.Array } array)
             {
                 document.Dispose();
-                throw new AgencyResponseException($"{url}: record_path '{source.RecordPath}' does not lead to a JSON array in the response");
+                throw new AgencyResponseException($"{response.Url}: record_path '{source.RecordPath}' does not lead to a JSON array in the response");
             }
 
             var records = array.EnumerateArray().ToList();
-            return new FetchedPage(url, fetchedAt, (int)response.StatusCode, payload, Convert.ToHexStringLower(SHA256.HashData(payload)), document, records);
+            fetched += records.Count;
+            var next = records.Count == 0 || TotalReached(root, paging.TotalPath, fetched) ? null : NextUrl(source, response, root, pageIndex + 1, records.Count);
+            yield return FetchedPage.FromJson(response, document, records);
+            if (next is null)
+            {
+                yield break;
+            }
+
+            JsonPages.EnsureNew(visited, next, response);
+            url = next;
         }
     }
 
-    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, long limit, Uri url, CancellationToken cancellationToken)
+    private static bool TotalReached(JsonElement root, string? totalPath, long fetched) =>
+        totalPath is not null && JsonRecordPath.Select(root, totalPath) is { } total && total.TryGetInt64(out var count) && fetched >= count;
+
+    private static Uri? NextUrl(RestSourceDefinition source, AgencyResponse response, JsonElement root, int nextIndex, int count)
     {
-        if (content.Headers.ContentLength > limit)
+        var paging = source.Paging;
+        switch (paging.Style)
         {
-            throw new AgencyResponseException($"{url} sent {content.Headers.ContentLength} bytes, more than the page limit of {limit} bytes (Connectors:MaxPageBytes)");
+            case PagingStyle.Offset or PagingStyle.Page:
+                return count < paging.PageSize ? null : PageUrl(source.Url, paging, nextIndex);
+            case PagingStyle.Cursor:
+                var token = JsonRecordPath.Select(root, paging.CursorPath!) switch
+                {
+                    { ValueKind: JsonValueKind.String } s => s.GetString(),
+                    { ValueKind: JsonValueKind.Number } n => n.GetRawText(),
+                    _ => null,
+                };
+                return string.IsNullOrEmpty(token) ? null : AgencyHttp.WithQuery(source.Url, paging.CursorParameter, token);
+            case PagingStyle.NextUrl:
+                return JsonRecordPath.Select(root, paging.NextPath!) is { ValueKind: JsonValueKind.String } link ? JsonPages.Resolve(response, link.GetString()) : null;
+            case PagingStyle.LinkHeader:
+                return JsonPages.Resolve(response, NextFromLinkHeader(response));
+            default:
+                return null;
         }
+    }
 
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+    /// <summary>The <c>rel="next"</c> target of the <c>Link</c> headers (RFC 8288), or null.</summary>
+    internal static string? NextFromLinkHeader(AgencyResponse response) =>
+        response.Headers.TryGetValues("Link", out var values)
+            ? values.SelectMany(v => LinkValue().Matches(v))
+                .Where(m => m.Groups["rel"].Value.Split(' ').Contains("next", StringComparer.OrdinalIgnoreCase))
+                .Select(m => m.Groups["url"].Value)
+                .FirstOrDefault()
+            : null;
+
+    internal static Uri PageUrl(Uri baseUrl, PagingDefinition paging, int pageIndex)
+    {
+        var size = paging.PageSize.ToString(CultureInfo.InvariantCulture);
+        return paging.Style switch
         {
-            if (buffer.Length + read > limit)
-            {
-                throw new AgencyResponseException($"{url} sent more than the page limit of {limit} bytes (Connectors:MaxPageBytes)");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
+            PagingStyle.Offset => AgencyHttp.WithQuery(baseUrl, [(paging.OffsetParameter, ((long)pageIndex * paging.PageSize).ToString(CultureInfo.InvariantCulture)), (paging.LimitParameter, size)]),
+            PagingStyle.Page => AgencyHttp.WithQuery(baseUrl, [(paging.PageParameter, (pageIndex + 1).ToString(CultureInfo.InvariantCulture)), (paging.PageSizeParameter, size)]),
+            _ => baseUrl,
+        };
     }
 }

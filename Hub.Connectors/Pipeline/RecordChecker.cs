@@ -9,17 +9,29 @@ using Hub.Core.Records;
 namespace Hub.Connectors.Pipeline;
 
 /// <summary>
-/// Decides for each fetched record: valid (personal data protected, keyed, hashed, in canonical JSON) or rejected
-/// with every reason.
-/// Polled and pushed records go through the same checker.
+/// Decides for each fetched record: valid (mapped, personal data protected, keyed, hashed, in canonical JSON) or
+/// rejected with every reason. Polled and pushed records go through the same checker. A rejected record keeps its
+/// payload as the source sent it.
 /// </summary>
 public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator validator, PersonalDataGuard guard)
 {
     public DatasetDefinition Dataset { get; } = dataset;
 
-    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(JsonElement record)
+    /// <summary>
+    /// The checker of a dataset: its JSON Schema validator and personal-data guard. Throws
+    /// <see cref="InvalidOperationException"/> when the schema hashes personal data and no hash key is given.
+    /// </summary>
+    public static RecordChecker For(DatasetDefinition dataset, byte[]? hashKey)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        return new RecordChecker(dataset, new NJsonSchemaValidator(dataset.Schema.Json, dataset.Schema.Path), new PersonalDataGuard(dataset.Schema, hashKey));
+    }
+
+    /// <summary>Maps the source record (the dataset's <c>mapping</c>), then checks its key and schema.</summary>
+    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(JsonElement source)
     {
         var errors = new List<string>();
+        var record = RecordMapper.Map(source, Dataset.Mapping, errors);
         if (!RecordKey.TryBuild(record, Dataset.PrimaryKey, out var key, out var keyError))
         {
             errors.Add(keyError!);
@@ -28,7 +40,7 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         errors.AddRange(validator.Validate(record));
         if (errors.Count > 0)
         {
-            return (null, new RejectedRecord(keyError is null ? key : null, record.GetRawText(), errors));
+            return (null, new RejectedRecord(keyError is null ? key : null, source.GetRawText(), errors));
         }
 
         var canonical = RecordHash.CanonicalJson(guard.Protect(record));

@@ -24,7 +24,10 @@ public sealed record DatasetDefinition
 
     public required DatasetSchema Schema { get; init; }
     public required IReadOnlyList<string> PrimaryKey { get; init; }
-    public required RestSourceDefinition Source { get; init; }
+    public required SourceDefinition Source { get; init; }
+
+    /// <summary>Renames, constants and conversions applied to each source record before it is checked.</summary>
+    public MappingDefinition Mapping { get; init; } = MappingDefinition.Identity;
 
     /// <summary>The file that declared the dataset.</summary>
     public required string SourceFile { get; init; }

@@ -1,10 +1,7 @@
 using System.Collections.Frozen;
-using System.Text;
 using Hub.Connectors;
 using Hub.Connectors.Configuration;
 using Hub.Connectors.Pipeline;
-using Hub.Connectors.Privacy;
-using Hub.Connectors.Validation;
 using Hub.Core.Catalog;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -29,7 +26,7 @@ public sealed partial class HubCatalog
         var path = Path.GetFullPath(options.Value.Path);
         var result = CatalogLoader.LoadDirectory(path);
         var errors = result.Errors.ToList();
-        var hashKey = privacy.Value.HashKey is { } key ? Encoding.UTF8.GetBytes(key) : null;
+        var hashKey = privacy.Value.HashKeyBytes();
         var loaded = new List<CatalogEntry>();
         foreach (var agency in result.Agencies)
         {
@@ -37,8 +34,7 @@ public sealed partial class HubCatalog
             {
                 try
                 {
-                    var guard = new PersonalDataGuard(dataset.Schema, hashKey);
-                    loaded.Add(new CatalogEntry(agency, dataset, new RecordChecker(dataset, new NJsonSchemaValidator(dataset.Schema.Json, dataset.Schema.Path), guard)));
+                    loaded.Add(new CatalogEntry(agency, dataset, RecordChecker.For(dataset, hashKey)));
                 }
                 catch (InvalidOperationException e)
                 {

@@ -18,7 +18,7 @@ namespace Hub.Worker.Scheduling;
 /// </summary>
 public sealed partial class DatasetSync(
     HubCatalog catalog,
-    RestJsonSource source,
+    RecordSources sources,
     RunStore runs,
     IBus bus,
     IOptions<ConnectorOptions> options,
@@ -38,7 +38,7 @@ public sealed partial class DatasetSync(
         long fetched = 0, rejectedTotal = 0;
         try
         {
-            await foreach (var page in source.FetchAsync(dataset.Source, cancellationToken))
+            await foreach (var page in sources.FetchAsync(dataset.Source, cancellationToken))
             {
                 using (page)
                 {

@@ -325,13 +325,24 @@ internal static class GeneratedDatasetEndpoints
             TryPlan(request, out RevisionPlan plan, out string? error)
                 ? Results.Json(plan.Expected, AgencyJson.Context.ExpectedCounts, AgencyJson.ContentType)
                 : AgencyJson.Error(StatusCodes.Status400BadRequest, error!));
+
+        // The agency "changes its data": requests without a revision parameter serve this revision from now on.
+        app.MapPut("/admin/generated/{name}/revision/{revision:int:min(0)}", (string name, int revision) =>
+        {
+            CurrentRevisions[name] = revision;
+            return Results.NoContent();
+        });
     }
+
+    /// <summary>The revision served to requests of a dataset that name none (0 until an admin call sets it).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> CurrentRevisions = new(StringComparer.Ordinal);
 
     private static bool TryPlan(HttpRequest request, out RevisionPlan plan, out string? error)
     {
         plan = default;
+        var name = request.RouteValues["name"] as string ?? string.Empty;
         if (!PageRequest.TryInt(request.Query, "count", GeneratedDataset.DefaultCount, out int count, out error)
-            || !PageRequest.TryInt(request.Query, "revision", 0, out int revision, out error))
+            || !PageRequest.TryInt(request.Query, "revision", CurrentRevisions.GetValueOrDefault(name), out int revision, out error))
         {
             return false;
         }

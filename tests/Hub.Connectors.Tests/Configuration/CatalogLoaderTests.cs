@@ -27,8 +27,9 @@ public sealed class CatalogLoaderTests : IDisposable
         Assert.Equal(UpdateCycle.Yearly, dataset.UpdateCycle);
         Assert.Equal(["ma_xa"], dataset.PrimaryKey);
         Assert.Equal(new Uri("http://agency.test/api/wards"), dataset.Source.Url);
-        Assert.Equal(PagingStyle.Offset, dataset.Source.Paging.Style);
-        Assert.Equal(50, dataset.Source.Paging.PageSize);
+        var rest = Assert.IsType<RestSourceDefinition>(dataset.Source);
+        Assert.Equal(PagingStyle.Offset, rest.Paging.Style);
+        Assert.Equal(50, rest.Paging.PageSize);
         Assert.Equal(file, dataset.SourceFile);
         Assert.Equal(64, dataset.ConfigRevision.Length);
         Assert.Equal(
@@ -84,7 +85,7 @@ public sealed class CatalogLoaderTests : IDisposable
     [InlineData("schedule: \"0 0 2 * * ?\"", "schedule: \"every night\"", "not a valid Quartz cron expression", 10)]
     [InlineData("primary_key: ma_xa", "primary_key: ma_tinh", "primary key field 'ma_tinh' is not a property", 12)]
     [InlineData("schema: schemas/xa.v1.json", "schema: schemas/missing.json", "does not exist", 11)]
-    [InlineData("style: offset", "style: cursor", "'style' is 'cursor'", 18)]
+    [InlineData("style: offset", "style: scroll", "'style' is 'scroll'", 18)]
     [InlineData("page_size: 50", "page_size: many", "'page_size' must be a whole number", 19)]
     [InlineData("kind: rest", "kind: ftp", "source kind 'ftp' is not supported", 14)]
     [InlineData("record_path: $.data", "record_path: data[0]", "record_path 'data[0]' is not supported", 16)]
