@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -81,7 +80,6 @@ public static class ReportRenderer
     private static string Html(ComplianceReport report, bool english)
     {
         string T(string vi, string en) => english ? en : vi;
-        string E(string text) => WebUtility.HtmlEncode(text);
         var html = new StringBuilder();
         html.Append(CultureInfo.InvariantCulture, $"""
             <!DOCTYPE html>
@@ -179,6 +177,11 @@ public static class ReportRenderer
 
     private static string Instant(DateTimeOffset instant, bool english) =>
         VietnamCalendar.ToVietnam(instant).ToString(english ? "yyyy-MM-dd HH:mm:ss zzz" : "HH:mm:ss dd/MM/yyyy (zzz)", CultureInfo.InvariantCulture);
+
+    /// <summary>Escapes markup characters only: Vietnamese letters stay readable in the page source.</summary>
+    private static string E(string text) => text
+        .Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
+        .Replace(">", "&gt;", StringComparison.Ordinal).Replace("\"", "&quot;", StringComparison.Ordinal);
 
     private static string CsvCell(string value) =>
         value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
