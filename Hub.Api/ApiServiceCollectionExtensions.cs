@@ -1,7 +1,9 @@
 using System.Text.Encodings.Web;
 using Hub.Api.Datasets;
+using Hub.Api.Freshness;
 using Hub.Api.Health;
 using Hub.Api.Runs;
+using Hub.Worker.Freshness;
 using Hub.Worker.Messaging;
 using Hub.Worker.Store;
 using Hub.Worker.Telemetry;
@@ -20,6 +22,7 @@ public static class ApiServiceCollectionExtensions
         services
             .AddHubStore(configuration)
             .AddHubMessaging(configuration, withWriter: false)
+            .AddFreshness(configuration, withMonitor: false)
             .AddHubTelemetry(configuration, "hub-api", metrics => metrics.AddAspNetCoreInstrumentation().AddPrometheusExporter())
             .ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddAspNetCoreInstrumentation());
         // Vietnamese text is written as UTF-8, not as \u escapes.
@@ -32,7 +35,7 @@ public static class ApiServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Every endpoint: the portal's reads, runs, health, metrics and the OpenAPI document.</summary>
+    /// <summary>Every endpoint: the portal's reads, runs, freshness and compliance, health, metrics and the OpenAPI document.</summary>
     public static WebApplication MapHubApi(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -41,6 +44,7 @@ public static class ApiServiceCollectionExtensions
         app.MapOpenApi();
         app.MapDatasetsApi();
         app.MapRunsApi();
+        app.MapFreshnessApi();
         app.MapHealthApi();
         app.MapPrometheusScrapingEndpoint();
         return app;

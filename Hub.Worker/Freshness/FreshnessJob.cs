@@ -1,7 +1,7 @@
+using Hub.Core.Freshness;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Quartz;
-using Hub.Core.Freshness;
 
 namespace Hub.Worker.Freshness;
 

@@ -94,25 +94,19 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
             "select exists (select 1 from hub.datasets where agency_code = @agency)", new { agency }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>True when the dataset is in the store's catalogue.</summary>
+    public async Task<bool> DatasetExistsAsync(string dataset, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "select exists (select 1 from hub.datasets where id = @dataset)", new { dataset }, cancellationToken: cancellationToken));
+    }
+
     public Task<StatementResult> AddWaiverAsync(string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken) =>
         AddStatementAsync("insert into hub.freshness_waivers (dataset_id, period, reason, waived_by, created_at)", dataset, period, reason, by, now, cancellationToken);
 
     public Task<StatementResult> AddConfirmationAsync(string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken) =>
         AddStatementAsync("insert into hub.freshness_confirmations (dataset_id, period, reason, confirmed_by, created_at)", dataset, period, reason, by, now, cancellationToken);
-
-    /// <summary>The cycle in force for a dataset at an instant, or null when the dataset is unknown.</summary>
-    public async Task<UpdateCycle?> CycleAtAsync(string dataset, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var text = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            """
-            select coalesce(
-                (select c.update_cycle from hub.dataset_cycles c where c.dataset_id = d.id and c.effective_from <= @at order by c.effective_from desc limit 1),
-                d.update_cycle)
-            from hub.datasets d where d.id = @dataset
-            """, new { dataset, at }, cancellationToken: cancellationToken));
-        return FreshnessNames.TryParseCycle(text, out var cycle) ? cycle : null;
-    }
 
     /// <summary>Each dataset's connector: last success, last run, and whether a scheduled run is overdue.</summary>
     public async Task<IReadOnlyList<ConnectorFreshness>> ConnectorsAsync(DateTimeOffset now, TimeSpan grace, CancellationToken cancellationToken)
@@ -235,12 +229,12 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
 
     private async Task<StatementResult> AddStatementAsync(string insert, string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("select exists (select 1 from hub.datasets where id = @dataset)", new { dataset }, cancellationToken: cancellationToken)))
+        if (!await DatasetExistsAsync(dataset, cancellationToken))
         {
             return StatementResult.UnknownDataset;
         }
 
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var added = await connection.ExecuteAsync(new CommandDefinition(
             insert + " values (@dataset, @period, @reason, @by, @now) on conflict do nothing",
             new { dataset, period, reason, by, now }, cancellationToken: cancellationToken));
