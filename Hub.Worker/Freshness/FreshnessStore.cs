@@ -115,12 +115,14 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
         var rows = await connection.QueryAsync<(string Id, string AgencyCode, string Schedule, DateTimeOffset RegisteredAt, DateTimeOffset? LastSucceededAt, DateTimeOffset? LastRunAt, string? LastRunStatus)>(new CommandDefinition(
             """
             select d.id, d.agency_code, d.schedule, d.registered_at,
-                   (select max(r.finished_at) from hub.runs r where r.dataset_id = d.id and r.status = 'succeeded'),
+                   (select max(r.finished_at) from hub.runs r where r.dataset_id = d.id and r.status = 'succeeded' and r.finished_at <= @now),
                    l.started_at, l.status
             from hub.datasets d
-            left join lateral (select r.started_at, r.status from hub.runs r where r.dataset_id = d.id order by r.started_at desc limit 1) l on true
+            left join lateral (
+                select r.started_at, r.status from hub.runs r where r.dataset_id = d.id and r.started_at <= @now order by r.started_at desc limit 1) l on true
+            where d.registered_at <= @now
             order by d.agency_code, d.id
-            """, cancellationToken: cancellationToken));
+            """, new { now }, cancellationToken: cancellationToken));
         return rows.Select(r =>
         {
             var dueSince = ConnectorSchedule.NextFireAfter(r.Schedule, r.LastSucceededAt ?? r.RegisteredAt);
