@@ -60,9 +60,9 @@ public sealed partial class FreshnessNotifier(
                     change.Period,
                     Old = change.OldState is { } o ? FreshnessNames.Of(o) : null,
                     New = FreshnessNames.Of(change.NewState),
-                    change.Deadline,
+                    Deadline = change.Deadline.ToUniversalTime(), // Npgsql writes timestamptz from UTC values only
                     change.DaysLate,
-                    change.EvaluatedAt,
+                    EvaluatedAt = change.EvaluatedAt.ToUniversalTime(),
                 },
                 transaction,
                 cancellationToken: cancellationToken));

@@ -82,7 +82,7 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
                 where x.dataset_id = d.id and x.status <> 'running' and x.finished_at >= @start and x.finished_at < @end) r on true
             where d.registered_at <= @cutOff and (@agency::text is null or d.agency_code = @agency)
             group by d.agency_code
-            """, new { start, end, cutOff, agency }, cancellationToken: cancellationToken));
+            """, new { start = start.ToUniversalTime(), end = end.ToUniversalTime(), cutOff = cutOff.ToUniversalTime(), agency }, cancellationToken: cancellationToken));
         return ComplianceReport.Build(title, from, to, cutOff, generatedAt, obligations, activity);
     }
 
@@ -122,7 +122,7 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
                 select r.started_at, r.status from hub.runs r where r.dataset_id = d.id and r.started_at <= @now order by r.started_at desc limit 1) l on true
             where d.registered_at <= @now
             order by d.agency_code, d.id
-            """, new { now }, cancellationToken: cancellationToken));
+            """, new { now = now.ToUniversalTime() }, cancellationToken: cancellationToken));
         return rows.Select(r =>
         {
             var dueSince = ConnectorSchedule.NextFireAfter(r.Schedule, r.LastSucceededAt ?? r.RegisteredAt);
@@ -239,7 +239,7 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var added = await connection.ExecuteAsync(new CommandDefinition(
             insert + " values (@dataset, @period, @reason, @by, @now) on conflict do nothing",
-            new { dataset, period, reason, by, now }, cancellationToken: cancellationToken));
+            new { dataset, period, reason, by, now = now.ToUniversalTime() }, cancellationToken: cancellationToken));
         return added == 1 ? StatementResult.Recorded : StatementResult.AlreadyRecorded;
     }
 }
