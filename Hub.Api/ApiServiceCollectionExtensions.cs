@@ -44,8 +44,8 @@ public static class ApiServiceCollectionExtensions
         app.MapOpenApi();
         app.MapDatasetsApi();
         app.MapRunsApi();
-        app.MapFreshnessApi();
         app.MapHealthApi();
+        app.MapFreshnessApi();
         app.MapPrometheusScrapingEndpoint();
         return app;
     }
