@@ -37,7 +37,7 @@ public enum StatementResult
 /// </summary>
 public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules rules)
 {
-    private sealed record DatasetRow(string Id, string AgencyCode, string AgencyName, string TableName, string SchemaJson, DateTimeOffset RegisteredAt);
+    private sealed record DatasetRow(string Id, string AgencyCode, string TableName, string SchemaJson, DateTimeOffset RegisteredAt);
 
     /// <summary>Every obligation selected by <paramref name="filter"/>, evaluated at <paramref name="now"/>.</summary>
     public async Task<IReadOnlyList<Obligation>> ObligationsAsync(ObligationFilter filter, DateTimeOffset now, CancellationToken cancellationToken)
@@ -154,7 +154,7 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
         const string Selected = "(select id from hub.datasets where (@agency::text is null or agency_code = @agency) and (@dataset::text is null or id = @dataset))";
         var datasets = (await connection.QueryAsync<DatasetRow>(new CommandDefinition(
             """
-            select id as Id, agency_code as AgencyCode, agency_name as AgencyName, table_name as TableName, schema_json::text as SchemaJson, registered_at as RegisteredAt
+            select id as Id, agency_code as AgencyCode, table_name as TableName, schema_json::text as SchemaJson, registered_at as RegisteredAt
             from hub.datasets where (@agency::text is null or agency_code = @agency) and (@dataset::text is null or id = @dataset)
             order by id
             """, selection, cancellationToken: cancellationToken))).AsList();
