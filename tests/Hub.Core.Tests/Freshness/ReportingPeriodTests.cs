@@ -104,3 +104,24 @@ public sealed class ReportingPeriodTests
         Assert.Equal("2025-01-01", Parse("2024-12-31").Next().Id);
     }
 }
+
+public sealed class FreshnessOptionsTests
+{
+    [Fact]
+    public void The_defaults_are_the_regulations_and_valid()
+    {
+        var options = new FreshnessOptions();
+        Assert.Equal((15, 30, 90, 1, 3, 30, 5), (options.DeadlineDays(UpdateCycle.Monthly), options.DeadlineDays(UpdateCycle.Quarterly), options.DeadlineDays(UpdateCycle.Yearly),
+            options.DeadlineDays(UpdateCycle.Daily), options.DeadlineDays(UpdateCycle.Weekly), options.DeadlineDays(UpdateCycle.HalfYearly), options.AtRiskDays));
+        Assert.Empty(options.Validate());
+    }
+
+    [Fact]
+    public void Negative_deadlines_and_a_zero_interval_are_refused()
+    {
+        var options = new FreshnessOptions { MonthlyDeadlineDays = -1, AtRiskDays = -2, EvaluationInterval = TimeSpan.Zero };
+        Assert.Equal(
+            ["Freshness:MonthlyDeadlineDays must be 0 or more", "Freshness:AtRiskDays must be 0 or more", "Freshness:EvaluationInterval must be positive"],
+            options.Validate());
+    }
+}
