@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using Hub.Api.Connectors;
 using Hub.Api.Datasets;
+using Hub.Api.Freshness;
 using Hub.Api.Health;
 using Hub.Api.Lineage;
 using Hub.Api.Quarantine;
@@ -9,6 +10,7 @@ using Hub.Worker;
 using Hub.Worker.Quarantine;
 using Hub.Worker.Scheduling;
 using Hub.Api.Runs;
+using Hub.Worker.Freshness;
 using Hub.Worker.Messaging;
 using Hub.Worker.Store;
 using Hub.Worker.Telemetry;
@@ -30,6 +32,7 @@ public static class ApiServiceCollectionExtensions
             .AddHubCatalog()
             .AddHubMessaging(configuration, withWriter: false)
             .AddSchedulerClient(configuration)
+            .AddFreshness(configuration, withMonitor: false)
             .AddHubTelemetry(configuration, "hub-api", metrics => metrics.AddAspNetCoreInstrumentation().AddPrometheusExporter())
             .ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddAspNetCoreInstrumentation());
         // Vietnamese text is written as UTF-8, not as \u escapes.
@@ -43,7 +46,7 @@ public static class ApiServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Every endpoint: the portal's reads, runs, health, metrics and the OpenAPI document.</summary>
+    /// <summary>Every endpoint: the portal's reads, runs, freshness and compliance, health, metrics and the OpenAPI document.</summary>
     public static WebApplication MapHubApi(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -57,6 +60,7 @@ public static class ApiServiceCollectionExtensions
         app.MapLineageApi();
         app.MapQuarantineApi();
         app.MapHealthApi();
+        app.MapFreshnessApi();
         app.MapPrometheusScrapingEndpoint();
         return app;
     }

@@ -1,5 +1,6 @@
 using Hub.Connectors;
 using Hub.Worker.Catalog;
+using Hub.Worker.Freshness;
 using Hub.Worker.Messaging;
 using Hub.Worker.Scheduling;
 using Hub.Worker.Store;
@@ -20,7 +21,7 @@ public static class WorkerServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Everything the worker runs: store, connectors, catalogue, writer consumers, scheduler, telemetry.</summary>
+    /// <summary>Everything the worker runs: store, connectors, catalogue, writer consumers, scheduler, freshness monitor, telemetry.</summary>
     public static IServiceCollection AddHubWorker(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -31,6 +32,7 @@ public static class WorkerServiceCollectionExtensions
             .AddHubCatalog()
             .AddHubMessaging(configuration, withWriter: true)
             .AddConnectorScheduling(configuration)
+            .AddFreshness(configuration, withMonitor: true)
             .AddHubTelemetry(configuration, "hub-worker", metrics =>
             {
                 if (prometheusPort is { } port)

@@ -38,6 +38,7 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         ArgumentNullException.ThrowIfNull(agency);
         ArgumentNullException.ThrowIfNull(dataset);
         var table = TableName(dataset.Id);
+        var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(hashtext('dataset:' || @Id))", new { dataset.Id }, transaction, cancellationToken: cancellationToken));
@@ -74,8 +75,20 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                 dataset.ConfigRevision,
                 SourceFile = Path.GetFileName(dataset.SourceFile),
                 Table = table,
-                Now = time.GetUtcNow(),
+                Now = now,
             },
+            transaction,
+            cancellationToken: cancellationToken));
+        // The cycle history (freshness obligations follow the cycle in force for each period).
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            insert into hub.dataset_cycles (dataset_id, update_cycle, effective_from)
+            select @Id, @UpdateCycle, @Now
+            where (select c.update_cycle from hub.dataset_cycles c where c.dataset_id = @Id order by c.effective_from desc limit 1)
+                  is distinct from @UpdateCycle
+            on conflict (dataset_id, effective_from) do update set update_cycle = excluded.update_cycle
+            """,
+            new { dataset.Id, UpdateCycle = dataset.UpdateCycle.ToString().ToLowerInvariant(), Now = now },
             transaction,
             cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
