@@ -67,12 +67,14 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
         }
 
         var at = version ?? (asOf is { } time ? await VersionAtAsync(connection, id, time, cancellationToken) : dataset.CurrentVersion);
+
+        // The current version reads the partial index of current rows in key order; a past one reads the history.
         var rows = (await connection.QueryAsync<(string Key, string Record)>(new CommandDefinition(
             $"""
             select t._key, (to_jsonb(t) - @system)::text
             from {DatasetRegistry.QualifiedTable(dataset.TableName)} t
-            where t._version_from <= @at and (t._version_to is null or t._version_to > @at)
-              and (@after::text is null or t._key > @after)
+            where {(at == dataset.CurrentVersion ? "t._version_to is null" : "t._version_from <= @at and (t._version_to is null or t._version_to > @at)")}
+              {(after is null ? string.Empty : "and t._key > @after")}
             order by t._key
             limit @limit
             """,

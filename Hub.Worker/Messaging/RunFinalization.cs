@@ -27,25 +27,39 @@ internal static class RunFinalization
         const int partSize = 500;
         var total = published.Inserted + published.Updated + published.Deleted;
         var parts = (int)((total + partSize - 1) / partSize);
-        string? after = null;
-        for (var part = 1; part <= parts; part++)
+        var part = 0;
+        var changes = new List<RecordChangeEvent>(partSize);
+        await foreach (var change in writer.StreamVersionChangesAsync(published.DatasetId, published.Version, context.CancellationToken))
         {
-            var changes = await writer.ReadVersionChangesAsync(published.DatasetId, published.Version, after, partSize, context.CancellationToken);
-            after = changes[^1].Key;
+            changes.Add(new RecordChangeEvent(change.Op, change.Key, change.Record));
+            if (changes.Count == partSize)
+            {
+                await PublishPartAsync(++part);
+            }
+        }
+
+        if (changes.Count > 0)
+        {
+            await PublishPartAsync(++part);
+        }
+
+        async Task PublishPartAsync(int number)
+        {
             await context.Publish(
                 new RecordChangesPublished(
                     "1.0",
-                    RecordChangesPublished.IdOf(published.DatasetId, published.Version, part),
+                    RecordChangesPublished.IdOf(published.DatasetId, published.Version, number),
                     RecordChangesPublished.SourceOf(published.DatasetId),
                     RecordChangesPublished.EventType,
                     published.PublishedAt,
                     published.DatasetId,
                     published.Version,
                     published.RunId,
-                    part,
+                    number,
                     parts,
-                    changes.Select(c => new RecordChangeEvent(c.Op, c.Key, c.Record)).ToList()),
+                    changes.ToList()),
                 context.CancellationToken);
+            changes.Clear();
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
@@ -43,5 +44,42 @@ public static class ChangeFeed
             new { system = DatasetRegistry.SystemColumns.ToArray(), since, until, afterVersion = after?.Version, afterKey = after?.Key, limit },
             cancellationToken: cancellationToken));
         return rows.Select(r => new RecordChange(r.Version, r.Op, r.Key, r.Record is null ? null : JsonDocument.Parse(r.Record).RootElement.Clone())).ToList();
+    }
+
+    /// <summary>
+    /// Every change <paramref name="version"/> made, in key order, streamed by one query (the record change events
+    /// of a version of any size, in flat memory).
+    /// </summary>
+    public static async IAsyncEnumerable<RecordChange> StreamVersionAsync(
+        NpgsqlConnection connection, string tableName, long version, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var table = DatasetRegistry.QualifiedTable(tableName);
+        await using var command = new NpgsqlCommand(
+            $"""
+            select c.key, c.op, c.record from (
+                select t._key as key,
+                       case when exists (select 1 from {table} p where p._key = t._key and p._version_to = t._version_from) then 'u' else 'c' end as op,
+                       (to_jsonb(t) - @system)::text as record
+                from {table} t where t._version_from = @version
+                union all
+                select t._key, 'd', null
+                from {table} t
+                where t._version_to = @version
+                  and not exists (select 1 from {table} n where n._key = t._key and n._version_from = @version)
+            ) c
+            order by c.key
+            """, connection);
+        command.Parameters.AddWithValue("system", DatasetRegistry.SystemColumns.ToArray());
+        command.Parameters.AddWithValue("version", version);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return new RecordChange(
+                version,
+                reader.GetString(1),
+                reader.GetString(0),
+                reader.IsDBNull(2) ? null : JsonDocument.Parse(reader.GetString(2)).RootElement.Clone());
+        }
     }
 }

@@ -131,6 +131,16 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                 create unique index {Quote(table + "_current")} on {qualified} (_key) where _version_to is null;
                 create index {Quote(table + "_history")} on {qualified} (_key, _version_from);
                 """, transaction: transaction, cancellationToken: cancellationToken));
+        }
+
+        // What each version wrote and closed: change events, change feed and audit digests read by version.
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            create index if not exists {Quote(table + "_from")} on {qualified} (_version_from);
+            create index if not exists {Quote(table + "_to")} on {qualified} (_version_to);
+            """, transaction: transaction, cancellationToken: cancellationToken));
+        if (existing.Count == 0)
+        {
             return;
         }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dapper;
 using Hub.Core.Messages;
@@ -198,13 +199,16 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             : null;
     }
 
-    /// <summary>The record changes <paramref name="version"/> of a dataset made, in key order after <paramref name="afterKey"/>.</summary>
-    public async Task<IReadOnlyList<RecordChange>> ReadVersionChangesAsync(string datasetId, long version, string? afterKey, int limit, CancellationToken cancellationToken)
+    /// <summary>The record changes <paramref name="version"/> of a dataset made, in key order, streamed.</summary>
+    public async IAsyncEnumerable<RecordChange> StreamVersionChangesAsync(string datasetId, long version, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
             "select table_name from hub.datasets where id = @datasetId", new { datasetId }, cancellationToken: cancellationToken));
-        return await ChangeFeed.ReadAsync(connection, table!, version - 1, version, afterKey is null ? null : (version, afterKey), limit, cancellationToken);
+        await foreach (var change in ChangeFeed.StreamVersionAsync(connection, table!, version, cancellationToken))
+        {
+            yield return change;
+        }
     }
 
     private static async Task<MergeCounts> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, bool fullRefresh, CancellationToken cancellationToken)
