@@ -69,18 +69,22 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
         var at = version ?? (asOf is { } time ? await VersionAtAsync(connection, id, time, cancellationToken) : dataset.CurrentVersion);
 
         // The current version reads the partial index of current rows in key order; a past one reads the history.
-        var rows = (await connection.QueryAsync<(string Key, string Record)>(new CommandDefinition(
+        // One JSON array per page, built by PostgreSQL and parsed once.
+        var (json, count, last) = await connection.QuerySingleAsync<(string Json, int Count, string? Last)>(new CommandDefinition(
             $"""
-            select t._key, (to_jsonb(t) - @system)::text
-            from {DatasetRegistry.QualifiedTable(dataset.TableName)} t
-            where {(at == dataset.CurrentVersion ? "t._version_to is null" : "t._version_from <= @at and (t._version_to is null or t._version_to > @at)")}
-              {(after is null ? string.Empty : "and t._key > @after")}
-            order by t._key
-            limit @limit
+            select coalesce(json_agg(p.record order by p.key), '[]')::text, count(*)::int, max(p.key)
+            from (
+                select t._key as key, to_jsonb(t) - @system as record
+                from {DatasetRegistry.QualifiedTable(dataset.TableName)} t
+                where {(at == dataset.CurrentVersion ? "t._version_to is null" : "t._version_from <= @at and (t._version_to is null or t._version_to > @at)")}
+                  {(after is null ? string.Empty : "and t._key > @after")}
+                order by t._key
+                limit @limit
+            ) p
             """,
-            new { system = DatasetRegistry.SystemColumns.ToArray(), at, after, limit }, cancellationToken: cancellationToken))).AsList();
-        var records = rows.Select(r => JsonDocument.Parse(r.Record).RootElement.Clone()).ToList();
-        return new RecordPage(id, at, records, rows.Count == limit ? rows[^1].Key : null);
+            new { system = DatasetRegistry.SystemColumns.ToArray(), at, after, limit }, cancellationToken: cancellationToken));
+        var records = JsonDocument.Parse(json).RootElement.Clone().EnumerateArray().ToList();
+        return new RecordPage(id, at, records, count == limit ? last : null);
     }
 
     /// <summary>The dataset's table and current version, or null when the dataset does not exist.</summary>
