@@ -27,8 +27,20 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         return new RecordChecker(dataset, new NJsonSchemaValidator(dataset.Schema.Json, dataset.Schema.Path), new PersonalDataGuard(dataset.Schema, hashKey));
     }
 
-    /// <summary>Maps the source record (the dataset's <c>mapping</c>), then checks its key and schema.</summary>
-    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(JsonElement source)
+    /// <summary>The key of a source record (after mapping), or null when it has none.</summary>
+    public string? KeyOf(JsonElement source)
+    {
+        var record = RecordMapper.Map(source, Dataset.Mapping, []);
+        return RecordKey.TryBuild(record, Dataset.PrimaryKey, out var key, out _) ? key : null;
+    }
+
+    /// <summary>
+    /// Maps the source record (the dataset's <c>mapping</c>), then checks its key and schema. When
+    /// <paramref name="published"/> gives the content hash the key has in the published version (published under
+    /// the same schema version) and the record's hash is the same, the record is unchanged: it is valid without
+    /// being validated again, and its JSON is not sent (<see cref="ValidRecord.Json"/> is null).
+    /// </summary>
+    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(JsonElement source, IReadOnlyDictionary<string, string>? published = null)
     {
         var errors = new List<string>();
         var record = RecordMapper.Map(source, Dataset.Mapping, errors);
@@ -37,13 +49,24 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
             errors.Add(keyError!);
         }
 
+        byte[]? canonical = null;
+        if (errors.Count == 0 && published is not null && published.TryGetValue(key, out var publishedHash))
+        {
+            canonical = RecordHash.CanonicalJson(guard.Protect(record));
+            var hash = RecordHash.HashHex(canonical);
+            if (hash == publishedHash)
+            {
+                return (new ValidRecord(key, hash, null), null);
+            }
+        }
+
         errors.AddRange(validator.Validate(record));
         if (errors.Count > 0)
         {
             return (null, new RejectedRecord(keyError is null ? key : null, source.GetRawText(), errors));
         }
 
-        var canonical = RecordHash.CanonicalJson(guard.Protect(record));
+        canonical ??= RecordHash.CanonicalJson(guard.Protect(record));
         return (new ValidRecord(key, RecordHash.HashHex(canonical), Encoding.UTF8.GetString(canonical)), null);
     }
 }

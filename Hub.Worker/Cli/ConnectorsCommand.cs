@@ -92,7 +92,7 @@ public static class ConnectorsCommand
                         if (ok is not null)
                         {
                             valid++;
-                            output.WriteLine($"ok           {ok.Key,-20} {JsonNode.Parse(ok.Json)!.ToJsonString(Readable)}");
+                            output.WriteLine($"ok           {ok.Key,-20} {JsonNode.Parse(ok.Json!)!.ToJsonString(Readable)}");
                         }
                         else
                         {

@@ -44,6 +44,8 @@ public sealed partial class DatasetSync(
                 {
                     await runs.RecordRequestAsync(runId, requests, page, cancellationToken);
                     var request = new FetchedRequest(requests, page.Url.ToString(), page.FetchedAt, page.StatusCode, page.PayloadSha256);
+                    var keys = page.Records.Select(entry.Checker.KeyOf).OfType<string>().ToList();
+                    var published = await runs.PublishedHashesAsync(datasetId, keys, dataset.Schema.Version, cancellationToken);
                     foreach (var chunk in page.Records.Chunk(batchSize))
                     {
                         var valid = new List<ValidRecord>(chunk.Length);
@@ -51,7 +53,7 @@ public sealed partial class DatasetSync(
                         var cleanliness = default(Cleanliness);
                         foreach (var record in chunk)
                         {
-                            var (ok, bad) = entry.Checker.Check(record);
+                            var (ok, bad) = entry.Checker.Check(record, published);
                             if (ok is not null)
                             {
                                 valid.Add(ok);

@@ -75,6 +75,22 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
             cancellationToken: cancellationToken));
     }
 
+    /// <summary>
+    /// Content hashes of the published rows of <paramref name="keys"/> that were written by runs under
+    /// <paramref name="schemaVersion"/>: a fetched record with the same hash is unchanged and need not be checked again.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> PublishedHashesAsync(string datasetId, IReadOnlyCollection<string> keys, int schemaVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var table = DatasetRegistry.QualifiedTable(DatasetRegistry.TableName(datasetId));
+        var rows = await connection.QueryAsync<(string Key, string Hash)>(new CommandDefinition(
+            $"""
+            select t._key, t._hash from {table} t join hub.runs r on r.id = t._run_id
+            where t._version_to is null and t._key = any(@keys) and r.schema_version = @schemaVersion
+            """, new { keys = keys.ToArray(), schemaVersion }, cancellationToken: cancellationToken));
+        return rows.ToDictionary(r => r.Key, r => r.Hash, StringComparer.Ordinal);
+    }
+
     /// <summary>Records, as request <paramref name="sequence"/> of a run, a request another run made (lineage of replayed records).</summary>
     public async Task<FetchedRequest> CopyRequestAsync(Guid runId, int sequence, Guid originRunId, int originSequence, CancellationToken cancellationToken)
     {

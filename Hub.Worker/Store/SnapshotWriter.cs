@@ -63,7 +63,14 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
                 await importer.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken);
                 await importer.WriteAsync(record.Key, NpgsqlDbType.Text, cancellationToken);
                 await importer.WriteAsync(record.Hash, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(record.Json, NpgsqlDbType.Jsonb, cancellationToken);
+                if (record.Json is null)
+                {
+                    await importer.WriteNullAsync(cancellationToken);
+                }
+                else
+                {
+                    await importer.WriteAsync(record.Json, NpgsqlDbType.Jsonb, cancellationToken);
+                }
             }
 
             await importer.CompleteAsync(cancellationToken);
@@ -225,6 +232,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         // Full refresh only: a published key absent from the run is deleted, unless the run quarantined a record
         // with that key (a bad record never removes the good version published before it).
         // The last occurrence of a key in the run wins; earlier ones are counted as duplicates in the source.
+        // A record without JSON was found unchanged by the connector: it keeps its published row (and, should
+        // another run have changed that row meanwhile, the newer row stays).
         var staged = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             """
             create temp table incoming on commit drop as
@@ -240,7 +249,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             $"""
             update {table} c set _version_to = @version
             from incoming i
-            where c._version_to is null and c._key = i.key and c._hash <> i.hash
+            where c._version_to is null and c._key = i.key and c._hash <> i.hash and i.record is not null
             """, parameters, transaction, cancellationToken: cancellationToken));
         var deleted = !fullRefresh ? 0 : await connection.ExecuteAsync(new CommandDefinition(
             $"""
@@ -256,7 +265,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             from (
                 select i.key, i.hash, i.sequence, jsonb_populate_record(null::{table}, i.record) as r
                 from incoming i
-                where not exists (select 1 from {table} c where c._key = i.key and c._version_to is null)
+                where i.record is not null
+                  and not exists (select 1 from {table} c where c._key = i.key and c._version_to is null)
             ) x
             """, parameters, transaction, cancellationToken: cancellationToken));
         return new MergeCounts(

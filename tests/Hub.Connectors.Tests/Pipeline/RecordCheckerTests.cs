@@ -84,4 +84,31 @@ public class RecordCheckerTests
         Assert.Null(valid);
         Assert.NotEmpty(rejected!.Errors);
     }
+
+    [Fact]
+    public void A_record_with_the_published_hash_is_unchanged_and_not_sent_again()
+    {
+        var record = Json("""{"ma_xa":"22738","ten_xa":"Phường Đô Vinh"}""");
+        var published = new Dictionary<string, string> { ["22738"] = RecordHash.ComputeHex(record) };
+
+        var (unchanged, _) = Checker.Check(record, published);
+        var (changed, _) = Checker.Check(Json("""{"ma_xa":"22738","ten_xa":"Phường Đô Vinh mới"}"""), published);
+        var (fresh, _) = Checker.Check(Json("""{"ma_xa":"22741","ten_xa":"Phường Phước Mỹ"}"""), published);
+
+        Assert.Equal(("22738", published["22738"], (string?)null), (unchanged!.Key, unchanged.Hash, unchanged.Json));
+        Assert.NotNull(changed!.Json);
+        Assert.NotEqual(published["22738"], changed.Hash);
+        Assert.NotNull(fresh!.Json);
+    }
+
+    [Fact]
+    public void A_changed_record_is_still_validated()
+    {
+        var published = new Dictionary<string, string> { ["22738"] = new string('0', 64) };
+
+        var (valid, rejected) = Checker.Check(Json("""{"ma_xa":"22738","ten_xa":"x","dan_so":"nhiều"}"""), published);
+
+        Assert.Null(valid);
+        Assert.Contains(rejected!.Errors, e => e.Contains("IntegerExpected", StringComparison.Ordinal));
+    }
 }
