@@ -4,7 +4,10 @@ using Npgsql;
 
 namespace Hub.Api.Runs;
 
-/// <summary>A run of a connector: what triggered it, how it ended and how its records were counted.</summary>
+/// <summary>
+/// A run of a connector: what triggered it, how it ended and how its records were counted.
+/// <c>FetchFinishedAt</c> splits its time into fetching and checking, then writing and publishing.
+/// </summary>
 public sealed record RunSummary(
     Guid Id,
     string DatasetId,
@@ -21,7 +24,8 @@ public sealed record RunSummary(
     long Deleted,
     long Duplicates,
     long? Version,
-    string? Error);
+    string? Error,
+    DateTimeOffset? FetchFinishedAt);
 
 /// <summary>A request the run made, with the SHA-256 of the raw payload kept for lineage.</summary>
 public sealed record RunRequest(int Sequence, string Url, DateTimeOffset FetchedAt, int StatusCode, string PayloadSha256, int RecordCount);
@@ -38,7 +42,7 @@ public sealed class RunQueries(NpgsqlDataSource dataSource)
         r.id as Id, r.dataset_id as DatasetId, r.trigger as Trigger, r.status as Status, r.started_at as StartedAt,
         r.finished_at as FinishedAt, r.fetched as Fetched, r.valid as Valid, r.quarantined as Quarantined,
         r.inserted as Inserted, r.updated as Updated, r.unchanged as Unchanged, r.deleted as Deleted,
-        r.duplicates as Duplicates, r.version as Version, r.error as Error
+        r.duplicates as Duplicates, r.version as Version, r.error as Error, r.fetch_finished_at as FetchFinishedAt
         """;
 
     public async Task<IReadOnlyList<RunSummary>> ListAsync(string? datasetId, int limit, CancellationToken cancellationToken)

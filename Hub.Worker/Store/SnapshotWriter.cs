@@ -108,8 +108,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         ArgumentNullException.ThrowIfNull(completed);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "update hub.runs set batch_count = @BatchCount, fetched = @Fetched where id = @RunId and status = 'running'",
-            new { completed.RunId, completed.BatchCount, completed.Fetched }, cancellationToken: cancellationToken));
+            "update hub.runs set batch_count = @BatchCount, fetched = @Fetched, fetch_finished_at = @Now where id = @RunId and status = 'running'",
+            new { completed.RunId, completed.BatchCount, completed.Fetched, Now = time.GetUtcNow() }, cancellationToken: cancellationToken));
     }
 
     /// <summary>

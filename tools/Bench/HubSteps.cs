@@ -41,8 +41,11 @@ internal static partial class HubSteps
             Console.Error.WriteLine($"{dataset}: run {run.GetProperty("id")} {run.GetProperty("status")}: {run.GetProperty("error")}");
         }
 
+        var started = run.GetProperty("startedAt").GetDateTimeOffset();
+        var fetched = run.GetProperty("fetchFinishedAt").GetDateTimeOffset();
+        var finished = run.GetProperty("finishedAt").GetDateTimeOffset();
         return new StepResult(name, run.GetProperty("fetched").GetInt64(), clock.Elapsed.TotalSeconds, ProcessStats.CpuSeconds(workerPid) - cpu,
-            ProcessStats.PeakRssMb(workerPid), run, ProcessStats.PeakRssMb(apiPid));
+            ProcessStats.PeakRssMb(workerPid), run, ProcessStats.PeakRssMb(apiPid), (fetched - started).TotalSeconds, (finished - fetched).TotalSeconds);
     }
 
     public static async Task<PushResult> PushLatencyAsync(HttpClient api, BenchOptions options)

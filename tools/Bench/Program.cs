@@ -79,12 +79,13 @@ Console.WriteLine($"figures written to {options.Output}");
 return countsMatch && full.Run?.GetProperty("status").GetString() == "succeeded" ? 0 : 1;
 
 /// <summary>What one measured step did.</summary>
-internal sealed record StepResult(string Name, long Rows, double WallSeconds, double CpuSeconds, double PeakRssMb, JsonElement? Run, double? ApiPeakRssMb = null)
+internal sealed record StepResult(
+    string Name, long Rows, double WallSeconds, double CpuSeconds, double PeakRssMb, JsonElement? Run, double? ApiPeakRssMb = null, double? FetchSeconds = null, double? WriteSeconds = null)
 {
     public double RowsPerSecond => Rows / WallSeconds;
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Name,-18} {Rows,10:N0} rows  {WallSeconds,8:0.0} s wall  {RowsPerSecond,9:N0} rows/s  {CpuSeconds,7:0.0} s CPU  peak RSS {PeakRssMb,6:0} MB{(ApiPeakRssMb is { } a ? $" (API {a:0} MB)" : string.Empty)}");
+        $"{Name,-18} {Rows,10:N0} rows  {WallSeconds,8:0.0} s wall  {RowsPerSecond,9:N0} rows/s  {CpuSeconds,7:0.0} s CPU  peak RSS {PeakRssMb,6:0} MB{(ApiPeakRssMb is { } a ? $" (API {a:0} MB)" : string.Empty)}{(FetchSeconds is { } f ? $"  [fetch+check {f:0.0} s, write+publish {WriteSeconds:0.0} s]" : string.Empty)}");
 }
 
 internal sealed record PushResult(int Pushes, double? P50Ms, double? P99Ms, string? Note)
