@@ -7,7 +7,10 @@ using Quartz;
 
 namespace Hub.Api.Connectors;
 
-/// <summary>What an operator sees of one connector: its schedule state, next and last run, and failures since the last success.</summary>
+/// <summary>
+/// What an operator sees of one connector: its schedule state, next and last run, failures since the last success,
+/// and why it paused itself (<see cref="AutoPause"/>; null when it did not).
+/// </summary>
 public sealed record ConnectorStatus(
     string DatasetId,
     string AgencyCode,
@@ -15,7 +18,8 @@ public sealed record ConnectorStatus(
     string State,
     DateTimeOffset? NextRunAt,
     long ConsecutiveFailures,
-    RunSummary? LastRun);
+    RunSummary? LastRun,
+    string? PausedReason = null);
 
 public static class ConnectorsApi
 {
@@ -27,8 +31,12 @@ public static class ConnectorsApi
         group.MapPost("/{dataset}/run", RunAsync).WithSummary("Runs the connector now on a worker (202; follow it in /api/runs?dataset=)");
         group.MapPost("/{dataset}/pause", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken) =>
             ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.PauseJob(key, cancellationToken), cancellationToken)).WithSummary("Stops the connector's schedule until resumed");
-        group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken) =>
-            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.ResumeJob(key, cancellationToken), cancellationToken)).WithSummary("Resumes a paused connector's schedule");
+        group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, TimeProvider time, string dataset, CancellationToken cancellationToken) =>
+            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) =>
+            {
+                await AutoPause.ClearAsync(dataSource, dataset, time.GetUtcNow(), cancellationToken);
+                await scheduler.ResumeJob(key, cancellationToken);
+            }, cancellationToken)).WithSummary("Resumes a paused connector's schedule (also one that paused itself after repeated failures: its reason is cleared and failures are counted anew)");
         return endpoints;
     }
 
@@ -36,13 +44,15 @@ public static class ConnectorsApi
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Id, string AgencyCode, string Schedule, long Failures)>(new CommandDefinition(
+        var rows = await connection.QueryAsync<(string Id, string AgencyCode, string Schedule, long Failures, string? PausedReason)>(new CommandDefinition(
             """
             select d.id, d.agency_code, d.schedule,
                    (select count(*) from hub.runs f
                     where f.dataset_id = d.id and f.status = 'failed'
-                      and f.started_at > coalesce((select max(s.started_at) from hub.runs s where s.dataset_id = d.id and s.status = 'succeeded'), '-infinity'))
-            from hub.datasets d order by d.id
+                      and f.started_at > coalesce((select max(s.started_at) from hub.runs s where s.dataset_id = d.id and s.status = 'succeeded'), '-infinity')),
+                   p.paused_reason
+            from hub.datasets d left join hub.connector_pauses p on p.dataset_id = d.id
+            order by d.id
             """, cancellationToken: cancellationToken));
         var runs = (await connection.QueryAsync<RunSummary>(new CommandDefinition(
             $"select distinct on (r.dataset_id) {RunQueries.SummaryColumns} from hub.runs r order by r.dataset_id, r.started_at desc",
@@ -53,7 +63,7 @@ public static class ConnectorsApi
             var key = new TriggerKey(row.Id, SyncDatasetJob.Group);
             var trigger = await scheduler.GetTrigger(key, cancellationToken);
             var state = trigger is null ? "unscheduled" : (await scheduler.GetTriggerState(key, cancellationToken)).ToString().ToLowerInvariant();
-            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, row.Schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id)));
+            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, row.Schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id), row.PausedReason));
         }
 
         return TypedResults.Ok<IReadOnlyList<ConnectorStatus>>(statuses);

@@ -15,6 +15,7 @@ namespace Hub.Worker.Scheduling;
 public sealed partial class ConnectorScheduler(
     HubCatalog catalog,
     DatasetRegistry registry,
+    AutoPause autoPause,
     ISchedulerFactory schedulerFactory,
     IOptions<SchedulingOptions> options,
     ILogger<ConnectorScheduler> logger) : IHostedService
@@ -50,7 +51,14 @@ public sealed partial class ConnectorScheduler(
                 .Build();
             await scheduler.ScheduleJob(job, new[] { trigger }, new ScheduleJobOptions { Replace = true }, cancellationToken);
             scheduled.Add(job.Key);
-            if (options.Value.SyncNewDatasetsAtStart && await registry.NeedsInitialSyncAsync(dataset.Id, cancellationToken))
+            var paused = await autoPause.IsPausedAsync(dataset.Id, cancellationToken);
+            if (paused)
+            {
+                // Replacing the trigger un-pauses it: a connector that paused itself stays paused until resumed.
+                await scheduler.PauseJob(job.Key, cancellationToken);
+            }
+
+            if (!paused && options.Value.SyncNewDatasetsAtStart && await registry.NeedsInitialSyncAsync(dataset.Id, cancellationToken))
             {
                 await scheduler.TriggerJob(job.Key, new JobDataMap(), cancellationToken);
             }

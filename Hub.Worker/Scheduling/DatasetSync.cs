@@ -21,6 +21,7 @@ public sealed partial class DatasetSync(
     RecordSources sources,
     RunStore runs,
     IBus bus,
+    AutoPause autoPause,
     IOptions<ConnectorOptions> options,
     ILogger<DatasetSync> logger)
 {
@@ -89,6 +90,10 @@ public sealed partial class DatasetSync(
             HubTelemetry.RunsFinished.Add(1, new KeyValuePair<string, object?>("dataset", datasetId), new KeyValuePair<string, object?>("status", "failed"));
             await runs.FailAsync(runId, e.Message, CancellationToken.None);
             LogFailed(logger, e, datasetId, runId);
+            if (trigger is RunTrigger.Schedule or RunTrigger.Manual)
+            {
+                await autoPause.AfterFailureAsync(datasetId, CancellationToken.None);
+            }
         }
         catch (OperationCanceledException)
         {

@@ -18,6 +18,7 @@ public static class SchedulingServiceCollectionExtensions
         var options = section.Get<SchedulingOptions>() ?? new SchedulingOptions();
         services.AddOptions<SchedulingOptions>().Bind(section);
         services.AddSingleton<DatasetSync>();
+        services.AddSingleton<AutoPause>();
         services.AddQuartz(quartz =>
         {
             UseClusteredStore(quartz, options);

@@ -60,7 +60,7 @@ public static class TestAgency
         """;
 
     /// <summary>Datasets of the test agency; each test owns one and its path on the agency.</summary>
-    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa", "it-abandon", "it-manual", "it-push", "it-push-idem", "it-push-auth"];
+    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa", "it-abandon", "it-manual", "it-push", "it-push-idem", "it-push-auth", "it-autopause"];
 
     public static void WriteConnectors(string folder, string agencyUrl)
     {

@@ -21,3 +21,12 @@ create table hub.push_requests (
     created_at       timestamptz not null,
     primary key (dataset_id, idempotency_key)
 );
+
+-- Connectors that paused themselves after Scheduling:PauseAfterFailures consecutive failed runs, with the
+-- reason shown in GET /api/connectors. Resuming clears the reason and restarts the count of failures.
+create table hub.connector_pauses (
+    dataset_id     text primary key references hub.datasets (id),
+    paused_reason  text,
+    paused_at      timestamptz,
+    resumed_at     timestamptz
+);
