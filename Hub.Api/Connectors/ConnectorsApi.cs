@@ -1,6 +1,8 @@
 using Dapper;
 using Hub.Api.Runs;
+using Hub.Worker.Catalog;
 using Hub.Worker.Scheduling;
+using Hub.Worker.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Quartz;
@@ -23,7 +25,7 @@ public sealed record ConnectorStatus(
 
 public static class ConnectorsApi
 {
-    /// <summary><c>GET /api/connectors</c>; <c>POST /api/connectors/{dataset}/run|pause|resume</c>.</summary>
+    /// <summary><c>GET /api/connectors</c>; <c>POST /api/connectors/{dataset}/run|pause|resume|reset|backfill</c>.</summary>
     public static IEndpointRouteBuilder MapConnectorsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/connectors").WithTags("Connectors");
@@ -37,7 +39,41 @@ public static class ConnectorsApi
                 await AutoPause.ClearAsync(dataSource, dataset, time.GetUtcNow(), cancellationToken);
                 await scheduler.ResumeJob(key, cancellationToken);
             }, cancellationToken)).WithSummary("Resumes a paused connector's schedule (also one that paused itself after repeated failures: its reason is cleared and failures are counted anew)");
+        group.MapPost("/{dataset}/reset", ResetAsync).WithSummary("Clears the incremental-sync cursor: the next run is a full refresh");
+        group.MapPost("/{dataset}/backfill", BackfillAsync).WithSummary("Sets the incremental-sync cursor: the next run asks for the records since ?from= (minus the look-back)");
         return endpoints;
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> ResetAsync(NpgsqlDataSource dataSource, SyncCursors cursors, string dataset, CancellationToken cancellationToken)
+    {
+        if (!await ExistsAsync(dataSource, dataset, cancellationToken))
+        {
+            return NotFound(dataset);
+        }
+
+        await cursors.ResetAsync(dataset, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> BackfillAsync(HubCatalog catalog, SyncCursors cursors, string dataset, string? from, CancellationToken cancellationToken)
+    {
+        if (catalog.Find(dataset) is not { } entry)
+        {
+            return NotFound(dataset);
+        }
+
+        if (entry.Dataset.Incremental is null)
+        {
+            return TypedResults.Problem($"dataset '{dataset}' has no 'incremental' section in {Path.GetFileName(entry.Dataset.SourceFile)}; every run is a full refresh", statusCode: StatusCodes.Status409Conflict);
+        }
+
+        if (string.IsNullOrWhiteSpace(from))
+        {
+            return TypedResults.Problem("give the cursor to start from: ?from=2026-01-01T00:00:00+07:00 (a value of the dataset's cursor field)", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        await cursors.SetAsync(dataset, from.Trim(), cancellationToken);
+        return TypedResults.NoContent();
     }
 
     private static async Task<Ok<IReadOnlyList<ConnectorStatus>>> ListAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, CancellationToken cancellationToken)

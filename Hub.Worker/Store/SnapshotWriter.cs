@@ -100,8 +100,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         ArgumentNullException.ThrowIfNull(completed);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "update hub.runs set batch_count = @BatchCount, fetched = @Fetched where id = @RunId and status = 'running'",
-            new { completed.RunId, completed.BatchCount, completed.Fetched }, cancellationToken: cancellationToken));
+            "update hub.runs set batch_count = @BatchCount, fetched = @Fetched, sync_cursor = @Cursor where id = @RunId and status = 'running'",
+            new { completed.RunId, completed.BatchCount, completed.Fetched, completed.Cursor }, cancellationToken: cancellationToken));
     }
 
     /// <summary>
@@ -115,7 +115,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var run = await connection.QuerySingleOrDefaultAsync<RunState>(new CommandDefinition(
             """
-            select r.dataset_id as DatasetId, r.status as Status, r.mode as Mode, r.batch_count as BatchCount, r.fetched as Fetched,
+            select r.dataset_id as DatasetId, r.status as Status, r.mode as Mode, r.batch_count as BatchCount, r.fetched as Fetched, r.sync_cursor as SyncCursor,
                    (select count(*) from hub.run_batches b where b.run_id = r.id) as StagedBatches,
                    (select coalesce(sum(valid), 0) from hub.run_batches b where b.run_id = r.id) as Valid,
                    (select coalesce(sum(rejected), 0) from hub.run_batches b where b.run_id = r.id) as Rejected
@@ -191,6 +191,16 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             await AuditChain.AppendVersionAsync(connection, transaction, run.DatasetId, dataset.TableName, version, runId, now, cancellationToken);
         }
 
+        if (run.SyncCursor is not null)
+        {
+            // Incremental sync: the cursor advances with the publication, in the same transaction.
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                insert into hub.sync_cursors (dataset_id, cursor, run_id, updated_at) values (@DatasetId, @SyncCursor, @runId, @now)
+                on conflict (dataset_id) do update set cursor = excluded.cursor, run_id = excluded.run_id, updated_at = excluded.updated_at
+                """, new { run.DatasetId, run.SyncCursor, runId, now }, transaction, cancellationToken: cancellationToken));
+        }
+
         await AuditChain.AppendRunAsync(connection, transaction, runId, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return changed
@@ -263,7 +273,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             Duplicates: staged - distinct);
     }
 
-    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, long StagedBatches, long Valid, long Rejected);
+    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, string? SyncCursor, long StagedBatches, long Valid, long Rejected);
 
     private sealed record MergeCounts(long Inserted, long Updated, long Deleted, long Unchanged, long Duplicates);
 }

@@ -30,3 +30,13 @@ create table hub.connector_pauses (
     paused_at      timestamptz,
     resumed_at     timestamptz
 );
+
+-- Incremental sync: the largest cursor value a run saw (set when its fetch completed), and per dataset the
+-- cursor of the last successful run, written in the transaction that publishes that run.
+alter table hub.runs add column sync_cursor text;
+create table hub.sync_cursors (
+    dataset_id  text primary key references hub.datasets (id),
+    cursor      text        not null,
+    run_id      uuid        references hub.runs (id),
+    updated_at  timestamptz not null
+);
