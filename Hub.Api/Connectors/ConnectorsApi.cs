@@ -11,7 +11,8 @@ namespace Hub.Api.Connectors;
 
 /// <summary>
 /// What an operator sees of one connector: its schedule state, next and last run, failures since the last success,
-/// and why it paused itself (<see cref="AutoPause"/>; null when it did not).
+/// why it paused itself (<see cref="AutoPause"/>; null when it did not), and the errors of its connectors.d file
+/// when the file's latest edit is broken and the last good version keeps running (hot reload).
 /// </summary>
 public sealed record ConnectorStatus(
     string DatasetId,
@@ -21,7 +22,8 @@ public sealed record ConnectorStatus(
     DateTimeOffset? NextRunAt,
     long ConsecutiveFailures,
     RunSummary? LastRun,
-    string? PausedReason = null);
+    string? PausedReason = null,
+    string? ConfigError = null);
 
 public static class ConnectorsApi
 {
@@ -76,7 +78,7 @@ public static class ConnectorsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<IReadOnlyList<ConnectorStatus>>> ListAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    private static async Task<Ok<IReadOnlyList<ConnectorStatus>>> ListAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, HubCatalog catalog, CancellationToken cancellationToken)
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -99,7 +101,7 @@ public static class ConnectorsApi
             var key = new TriggerKey(row.Id, SyncDatasetJob.Group);
             var trigger = await scheduler.GetTrigger(key, cancellationToken);
             var state = trigger is null ? "unscheduled" : (await scheduler.GetTriggerState(key, cancellationToken)).ToString().ToLowerInvariant();
-            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, row.Schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id), row.PausedReason));
+            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, row.Schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id), row.PausedReason, catalog.ConfigErrorFor(row.Id)));
         }
 
         return TypedResults.Ok<IReadOnlyList<ConnectorStatus>>(statuses);
