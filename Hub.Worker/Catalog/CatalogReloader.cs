@@ -23,6 +23,8 @@ public sealed partial class CatalogReloader(
     TimeProvider time,
     ILogger<CatalogReloader> logger) : BackgroundService
 {
+    private CatalogChange? pending;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var interval = options.Value.ReloadInterval;
@@ -49,18 +51,40 @@ public sealed partial class CatalogReloader(
         }
     }
 
-    /// <summary>Reloads when a file changed and lets every handler act on the change.</summary>
+    /// <summary>
+    /// Reloads when a file changed and lets every handler act on the change. A change the handlers could not
+    /// apply (PostgreSQL or the scheduler unavailable) is kept and applied again at the next check.
+    /// </summary>
     public async Task ReloadNowAsync(CancellationToken cancellationToken)
     {
-        if (catalog.ReloadIfChanged() is not { } change || (change.Changed.Count == 0 && change.Removed.Count == 0))
+        var change = Combine(pending, catalog.ReloadIfChanged());
+        if (change is null || (change.Changed.Count == 0 && change.Removed.Count == 0))
         {
+            pending = null;
             return;
         }
 
+        pending = change;
         foreach (var handler in handlers)
         {
             await handler.OnCatalogChangedAsync(change, cancellationToken);
         }
+
+        pending = null;
+    }
+
+    /// <summary>An unapplied change followed by a newer one: the newer entry of a dataset wins.</summary>
+    private static CatalogChange? Combine(CatalogChange? older, CatalogChange? newer)
+    {
+        if (older is null || newer is null)
+        {
+            return newer ?? older;
+        }
+
+        var changed = older.Changed.Where(e => !newer.Removed.Contains(e.Dataset.Id) && newer.Changed.All(n => n.Dataset.Id != e.Dataset.Id))
+            .Concat(newer.Changed).ToList();
+        var removed = older.Removed.Where(id => changed.All(e => e.Dataset.Id != id)).Union(newer.Removed).ToList();
+        return new CatalogChange(changed, removed);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reloading connectors.d failed; the catalogue in use is unchanged and the next check retries")]

@@ -39,6 +39,8 @@ public sealed partial class PushIngestion(
     TimeProvider time,
     ILogger<PushIngestion> logger)
 {
+    private static readonly TimeSpan AbandonedClaim = TimeSpan.FromMinutes(10);
+
     /// <summary>The answer of an earlier push with this idempotency key, or null.</summary>
     public async Task<PushResult?> FindRepeatAsync(string datasetId, string idempotencyKey, CancellationToken cancellationToken)
     {
@@ -81,7 +83,21 @@ public sealed partial class PushIngestion(
             }
         }
 
-        var runId = await runs.StartAsync(entry.Dataset, RunTrigger.Push, cancellationToken);
+        Guid runId;
+        try
+        {
+            runId = await runs.StartAsync(entry.Dataset, RunTrigger.Push, cancellationToken);
+        }
+        catch (Exception)
+        {
+            if (idempotencyKey is not null)
+            {
+                await ReleaseAsync(datasetId, idempotencyKey, CancellationToken.None);
+            }
+
+            throw;
+        }
+
         LogReceived(logger, datasetId, runId, records.Count, body.LongLength);
         try
         {
@@ -189,14 +205,20 @@ public sealed partial class PushIngestion(
         return JsonDocument.Parse(array.Append(']').ToString());
     }
 
+    /// <summary>
+    /// Claims the key for this push. A claim that never got its run (the API process died while publishing) is
+    /// taken over after <see cref="AbandonedClaim"/>.
+    /// </summary>
     private async Task<bool> ReserveAsync(string datasetId, string idempotencyKey, CancellationToken cancellationToken)
     {
+        var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteAsync(new CommandDefinition(
             """
             insert into hub.push_requests (dataset_id, idempotency_key, created_at) values (@datasetId, @idempotencyKey, @now)
-            on conflict (dataset_id, idempotency_key) do nothing
-            """, new { datasetId, idempotencyKey, now = time.GetUtcNow() }, cancellationToken: cancellationToken)) > 0;
+            on conflict (dataset_id, idempotency_key) do update set created_at = excluded.created_at
+            where hub.push_requests.run_id is null and hub.push_requests.created_at < @abandoned
+            """, new { datasetId, idempotencyKey, now, abandoned = now - AbandonedClaim }, cancellationToken: cancellationToken)) > 0;
     }
 
     private async Task CompleteAsync(string datasetId, string idempotencyKey, Guid runId, long accepted, long quarantined, CancellationToken cancellationToken)

@@ -53,7 +53,11 @@ public sealed partial class ConnectorScheduler(
         var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
         foreach (var entry in change.Changed)
         {
-            await ScheduleAsync(scheduler, entry, cancellationToken);
+            if (await ScheduleAsync(scheduler, entry, cancellationToken) is null)
+            {
+                // A breaking schema change: the dataset stops running until its table is migrated, as at start.
+                await scheduler.DeleteJob(SyncDatasetJob.KeyFor(entry.Dataset.Id), cancellationToken);
+            }
         }
 
         foreach (var removed in change.Removed)
