@@ -68,8 +68,10 @@ public sealed class HotReloadTests(HubFixture hub)
 
             // An edit: only that file's dataset is scheduled again.
             await File.WriteAllTextAsync(file, AgencyFile("0 0 4 1 1 ? 2099"));
-            var edited = await EventuallyAsync(StatusAsync, s => s?.Schedule == "0 0 4 1 1 ? 2099", "it-hot rescheduled");
-            Assert.Equal(new DateTimeOffset(2099, 1, 1, 4, 0, 0, TimeSpan.FromHours(7)), edited!.NextRunAt);
+            // (hub.datasets is updated before the trigger is replaced: wait for the trigger.)
+            var four = new DateTimeOffset(2099, 1, 1, 4, 0, 0, TimeSpan.FromHours(7));
+            var edited = await EventuallyAsync(StatusAsync, s => s?.NextRunAt == four, "it-hot rescheduled");
+            Assert.Equal("0 0 4 1 1 ? 2099", edited!.Schedule);
             Assert.Equal(wardsScheduled, ScheduledLines("it-wards"));
 
             // A broken edit: the last good version keeps running and the error is shown.
