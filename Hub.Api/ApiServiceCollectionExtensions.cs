@@ -3,10 +3,12 @@ using Hub.Api.Connectors;
 using Hub.Api.Datasets;
 using Hub.Api.Freshness;
 using Hub.Api.Health;
+using Hub.Api.Ingest;
 using Hub.Api.Lineage;
 using Hub.Api.Quarantine;
 using Hub.Connectors;
 using Hub.Worker;
+using Hub.Worker.Ingest;
 using Hub.Worker.Quarantine;
 using Hub.Worker.Scheduling;
 using Hub.Api.Runs;
@@ -43,6 +45,9 @@ public static class ApiServiceCollectionExtensions
         services.AddSingleton<DatasetQueries>();
         services.AddSingleton<RunQueries>();
         services.AddSingleton<QuarantineReplay>();
+        services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.SectionName));
+        services.AddSingleton<AgencyKeys>();
+        services.AddSingleton<PushIngestion>();
         return services;
     }
 
@@ -59,6 +64,7 @@ public static class ApiServiceCollectionExtensions
         app.MapExportApi();
         app.MapLineageApi();
         app.MapQuarantineApi();
+        app.MapIngestApi();
         app.MapHealthApi();
         app.MapFreshnessApi();
         app.MapPrometheusScrapingEndpoint();

@@ -11,6 +11,9 @@ public sealed class ConnectorOptions
     [Required]
     public string Path { get; set; } = "connectors.d";
 
+    /// <summary>How often the worker and the API check <see cref="Path"/> for changed files (hot reload); zero turns it off.</summary>
+    public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>A page larger than this fails the run instead of exhausting memory.</summary>
     [Range(1024, long.MaxValue)]
     public long MaxPageBytes { get; set; } = 64L * 1024 * 1024;

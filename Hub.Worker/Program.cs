@@ -8,6 +8,8 @@ switch (args)
         return await ConnectorsCommand.RunAsync(rest, Console.Out, Console.Error);
     case ["audit", .. var rest]:
         return await AuditCommand.RunAsync(rest, Host.CreateApplicationBuilder().Configuration, Console.Out, Console.Error);
+    case ["agencies", .. var rest]:
+        return await AgenciesCommand.RunAsync(rest, Host.CreateApplicationBuilder().Configuration, Console.Out, Console.Error);
     case ["report", .. var rest]:
         return await ReportCommand.RunAsync(rest);
 }

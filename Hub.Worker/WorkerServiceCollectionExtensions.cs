@@ -13,11 +13,12 @@ namespace Hub.Worker;
 
 public static class WorkerServiceCollectionExtensions
 {
-    /// <summary>The catalogue loaded from <c>connectors.d/</c> (see <see cref="HubCatalog"/>).</summary>
+    /// <summary>The catalogue loaded from <c>connectors.d/</c> (see <see cref="HubCatalog"/>), reloaded when a file changes.</summary>
     public static IServiceCollection AddHubCatalog(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton<HubCatalog>();
+        services.AddHostedService<CatalogReloader>();
         return services;
     }
 

@@ -1,13 +1,19 @@
 using Dapper;
 using Hub.Api.Runs;
+using Hub.Worker.Catalog;
 using Hub.Worker.Scheduling;
+using Hub.Worker.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Quartz;
 
 namespace Hub.Api.Connectors;
 
-/// <summary>What an operator sees of one connector: its schedule state, next and last run, and failures since the last success.</summary>
+/// <summary>
+/// What an operator sees of one connector: its schedule state, next and last run, failures since the last success,
+/// why it paused itself (<see cref="AutoPause"/>; null when it did not), and the errors of its connectors.d file
+/// when the file's latest edit is broken and the last good version keeps running (hot reload).
+/// </summary>
 public sealed record ConnectorStatus(
     string DatasetId,
     string AgencyCode,
@@ -15,11 +21,13 @@ public sealed record ConnectorStatus(
     string State,
     DateTimeOffset? NextRunAt,
     long ConsecutiveFailures,
-    RunSummary? LastRun);
+    RunSummary? LastRun,
+    string? PausedReason = null,
+    string? ConfigError = null);
 
 public static class ConnectorsApi
 {
-    /// <summary><c>GET /api/connectors</c>; <c>POST /api/connectors/{dataset}/run|pause|resume</c>.</summary>
+    /// <summary><c>GET /api/connectors</c>; <c>POST /api/connectors/{dataset}/run|pause|resume|reset|backfill</c>.</summary>
     public static IEndpointRouteBuilder MapConnectorsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/connectors").WithTags("Connectors");
@@ -27,22 +35,62 @@ public static class ConnectorsApi
         group.MapPost("/{dataset}/run", RunAsync).WithSummary("Runs the connector now on a worker (202; follow it in /api/runs?dataset=)");
         group.MapPost("/{dataset}/pause", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken) =>
             ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.PauseJob(key, cancellationToken), cancellationToken)).WithSummary("Stops the connector's schedule until resumed");
-        group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken) =>
-            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.ResumeJob(key, cancellationToken), cancellationToken)).WithSummary("Resumes a paused connector's schedule");
+        group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, TimeProvider time, string dataset, CancellationToken cancellationToken) =>
+            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) =>
+            {
+                await AutoPause.ClearAsync(dataSource, dataset, time.GetUtcNow(), cancellationToken);
+                await scheduler.ResumeJob(key, cancellationToken);
+            }, cancellationToken)).WithSummary("Resumes a paused connector's schedule (also one that paused itself after repeated failures: its reason is cleared and failures are counted anew)");
+        group.MapPost("/{dataset}/reset", ResetAsync).WithSummary("Clears the incremental-sync cursor: the next run is a full refresh");
+        group.MapPost("/{dataset}/backfill", BackfillAsync).WithSummary("Sets the incremental-sync cursor: the next run asks for the records since ?from= (minus the look-back)");
         return endpoints;
     }
 
-    private static async Task<Ok<IReadOnlyList<ConnectorStatus>>> ListAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> ResetAsync(NpgsqlDataSource dataSource, SyncCursors cursors, string dataset, CancellationToken cancellationToken)
+    {
+        if (!await ExistsAsync(dataSource, dataset, cancellationToken))
+        {
+            return NotFound(dataset);
+        }
+
+        await cursors.ResetAsync(dataset, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> BackfillAsync(HubCatalog catalog, SyncCursors cursors, string dataset, string? from, CancellationToken cancellationToken)
+    {
+        if (catalog.Find(dataset) is not { } entry)
+        {
+            return NotFound(dataset);
+        }
+
+        if (entry.Dataset.Incremental is null)
+        {
+            return TypedResults.Problem($"dataset '{dataset}' has no 'incremental' section in {Path.GetFileName(entry.Dataset.SourceFile)}; every run is a full refresh", statusCode: StatusCodes.Status409Conflict);
+        }
+
+        if (string.IsNullOrWhiteSpace(from))
+        {
+            return TypedResults.Problem("give the cursor to start from: ?from=2026-01-01T00:00:00+07:00 (a value of the dataset's cursor field)", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        await cursors.SetAsync(dataset, from.Trim(), cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<IReadOnlyList<ConnectorStatus>>> ListAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, HubCatalog catalog, CancellationToken cancellationToken)
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Id, string AgencyCode, string Schedule, long Failures)>(new CommandDefinition(
+        var rows = await connection.QueryAsync<(string Id, string AgencyCode, string Schedule, long Failures, string? PausedReason)>(new CommandDefinition(
             """
             select d.id, d.agency_code, d.schedule,
                    (select count(*) from hub.runs f
                     where f.dataset_id = d.id and f.status = 'failed'
-                      and f.started_at > coalesce((select max(s.started_at) from hub.runs s where s.dataset_id = d.id and s.status = 'succeeded'), '-infinity'))
-            from hub.datasets d order by d.id
+                      and f.started_at > coalesce((select max(s.started_at) from hub.runs s where s.dataset_id = d.id and s.status = 'succeeded'), '-infinity')),
+                   p.paused_reason
+            from hub.datasets d left join hub.connector_pauses p on p.dataset_id = d.id
+            order by d.id
             """, cancellationToken: cancellationToken));
         var runs = (await connection.QueryAsync<RunSummary>(new CommandDefinition(
             $"select distinct on (r.dataset_id) {RunQueries.SummaryColumns} from hub.runs r order by r.dataset_id, r.started_at desc",
@@ -53,7 +101,7 @@ public static class ConnectorsApi
             var key = new TriggerKey(row.Id, SyncDatasetJob.Group);
             var trigger = await scheduler.GetTrigger(key, cancellationToken);
             var state = trigger is null ? "unscheduled" : (await scheduler.GetTriggerState(key, cancellationToken)).ToString().ToLowerInvariant();
-            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, row.Schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id)));
+            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, row.Schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id), row.PausedReason, catalog.ConfigErrorFor(row.Id)));
         }
 
         return TypedResults.Ok<IReadOnlyList<ConnectorStatus>>(statuses);

@@ -158,7 +158,7 @@ public static partial class CatalogLoader
     private static DatasetDefinition? ReadDataset(YamlNodeReader reader, YamlMappingNode node, AgencyEndpoint agency, string revision, Func<string, string?> environment)
     {
         const string where = "a dataset";
-        reader.RejectUnknownKeys(node, where, "id", "title", "description", "licence", "classification", "update_cycle", "schedule", "schema", "schema_version", "primary_key", "source", "mapping");
+        reader.RejectUnknownKeys(node, where, "id", "title", "description", "licence", "classification", "update_cycle", "schedule", "schema", "schema_version", "primary_key", "source", "mapping", "incremental");
         var id = reader.String(node, "id", required: true, where, "dvhc-xa-ninh-thuan");
         if (id is not null && (!DatasetIdPattern().IsMatch(id) || id.Length > 48))
         {
@@ -202,6 +202,7 @@ public static partial class CatalogLoader
 
         var sourceNode = reader.Mapping(node, "source", required: true, where);
         var source = sourceNode is null ? null : ReadSource(reader, sourceNode, agency, environment);
+        var incremental = ReadIncremental(reader, node, source);
         if (id is null || title is null || licence is null || cycle is null || schedule is null || schema is null || primaryKey is null || source is null)
         {
             return null;
@@ -221,9 +222,41 @@ public static partial class CatalogLoader
             PrimaryKey = primaryKey,
             Source = source,
             Mapping = mapping,
+            Incremental = incremental,
             SourceFile = reader.File,
             ConfigRevision = revision,
         };
+    }
+
+    private static IncrementalDefinition? ReadIncremental(YamlNodeReader reader, YamlMappingNode node, SourceDefinition? source)
+    {
+        const string where = "'incremental'";
+        var incremental = reader.Mapping(node, "incremental", required: false, "a dataset");
+        if (incremental is null)
+        {
+            return null;
+        }
+
+        reader.RejectUnknownKeys(incremental, where, "cursor_field", "param", "template", "lookback");
+        var field = reader.String(incremental, "cursor_field", required: true, where, "ngay_cap_nhat");
+        var param = reader.String(incremental, "param", required: true, where, "updated_since");
+        var template = reader.String(incremental, "template", required: false, where);
+        var lookback = YamlNodeReader.Get(incremental, "lookback") is null ? TimeSpan.Zero : reader.Duration(incremental, "lookback");
+        if (template is not null && !template.Contains(IncrementalDefinition.Placeholder, StringComparison.Ordinal))
+        {
+            reader.Error(YamlNodeReader.Get(incremental, "template"), $"'template' has no {IncrementalDefinition.Placeholder} where the cursor goes",
+                "write e.g. template: \"NgayCapNhat ge {cursor}\"");
+            return null;
+        }
+
+        if (source is SoapSourceDefinition)
+        {
+            reader.Error(incremental, "'incremental' sends the cursor as a query parameter, which a SOAP source does not take",
+                "use incremental with rest, odata or csv sources, or give the SOAP operation a date parameter");
+            return null;
+        }
+
+        return field is null || param is null || lookback is null ? null : new IncrementalDefinition(field, param, template, lookback.Value);
     }
 
     private static bool IsValidCron(string expression)

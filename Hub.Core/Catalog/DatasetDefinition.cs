@@ -29,6 +29,9 @@ public sealed record DatasetDefinition
     /// <summary>Renames, constants and conversions applied to each source record before it is checked.</summary>
     public MappingDefinition Mapping { get; init; } = MappingDefinition.Identity;
 
+    /// <summary>Incremental sync by a cursor field (null: every run is a full refresh).</summary>
+    public IncrementalDefinition? Incremental { get; init; }
+
     /// <summary>The file that declared the dataset.</summary>
     public required string SourceFile { get; init; }
 

@@ -32,5 +32,9 @@ public sealed record ValidRecord(string Key, string Hash, string? Json);
 /// <summary>A record that failed validation, kept whole with every reason.</summary>
 public sealed record RejectedRecord(string? Key, string Json, IReadOnlyList<string> Errors);
 
-/// <summary>The connector fetched every page of a run; the writer may publish once all batches are staged.</summary>
-public sealed record RunFetchCompleted(Guid RunId, string DatasetId, int BatchCount, long Fetched);
+/// <summary>
+/// The connector fetched every page of a run; the writer may publish once all batches are staged.
+/// <see cref="Cursor"/> is the largest incremental-sync cursor value among the valid records (null when the
+/// dataset is not incremental or the run saw none); the writer keeps it for the next run when it publishes the run.
+/// </summary>
+public sealed record RunFetchCompleted(Guid RunId, string DatasetId, int BatchCount, long Fetched, string? Cursor = null);

@@ -10,14 +10,16 @@ namespace Hub.Worker.Scheduling;
 
 /// <summary>
 /// At start: registers every catalogue dataset in the store (typed table included) and gives it a Quartz job
-/// with a cron trigger in Vietnam time; a dataset never synced yet runs at once.
+/// with a cron trigger in Vietnam time; a dataset never synced yet runs at once. When <c>connectors.d/</c>
+/// changes (hot reload), only the datasets added or changed are scheduled again and removed ones unscheduled.
 /// </summary>
 public sealed partial class ConnectorScheduler(
     HubCatalog catalog,
     DatasetRegistry registry,
+    AutoPause autoPause,
     ISchedulerFactory schedulerFactory,
     IOptions<SchedulingOptions> options,
-    ILogger<ConnectorScheduler> logger) : IHostedService
+    ILogger<ConnectorScheduler> logger) : IHostedService, ICatalogChangeHandler
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -25,37 +27,10 @@ public sealed partial class ConnectorScheduler(
         var scheduled = new HashSet<JobKey>();
         foreach (var entry in catalog.Entries)
         {
-            var dataset = entry.Dataset;
-            try
+            if (await ScheduleAsync(scheduler, entry, cancellationToken) is { } key)
             {
-                await registry.RegisterAsync(entry.Agency, dataset, cancellationToken);
+                scheduled.Add(key);
             }
-            catch (BreakingSchemaChangeException e)
-            {
-                LogNotScheduled(logger, dataset.Id, e.Message);
-                continue;
-            }
-
-            var job = JobBuilder.Create<SyncDatasetJob>()
-                .WithIdentity(SyncDatasetJob.KeyFor(dataset.Id))
-                .WithDescription(dataset.Title)
-                .UsingJobData(SyncDatasetJob.DatasetKey, dataset.Id)
-                .StoreDurably()
-                .RequestRecovery()
-                .Build();
-            var trigger = TriggerBuilder.Create()
-                .WithIdentity(dataset.Id, SyncDatasetJob.Group)
-                .ForJob(job)
-                .WithCronSchedule(dataset.Schedule, cron => cron.InTimeZone(VietnamTime.Zone).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed))
-                .Build();
-            await scheduler.ScheduleJob(job, new[] { trigger }, new ScheduleJobOptions { Replace = true }, cancellationToken);
-            scheduled.Add(job.Key);
-            if (options.Value.SyncNewDatasetsAtStart && await registry.NeedsInitialSyncAsync(dataset.Id, cancellationToken))
-            {
-                await scheduler.TriggerJob(job.Key, new JobDataMap(), cancellationToken);
-            }
-
-            LogScheduled(logger, dataset.Id, dataset.Schedule);
         }
 
         if (catalog.Errors.Count == 0)
@@ -70,6 +45,72 @@ public sealed partial class ConnectorScheduler(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Hot reload: schedules the added and changed datasets again, unschedules the removed ones; others are untouched.</summary>
+    public async Task OnCatalogChangedAsync(CatalogChange change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
+        foreach (var entry in change.Changed)
+        {
+            if (await ScheduleAsync(scheduler, entry, cancellationToken) is null)
+            {
+                // A breaking schema change: the dataset stops running until its table is migrated, as at start.
+                await scheduler.DeleteJob(SyncDatasetJob.KeyFor(entry.Dataset.Id), cancellationToken);
+            }
+        }
+
+        foreach (var removed in change.Removed)
+        {
+            if (await scheduler.DeleteJob(SyncDatasetJob.KeyFor(removed), cancellationToken))
+            {
+                LogUnscheduled(logger, removed);
+            }
+        }
+    }
+
+    private async Task<JobKey?> ScheduleAsync(IScheduler scheduler, CatalogEntry entry, CancellationToken cancellationToken)
+    {
+        var dataset = entry.Dataset;
+        try
+        {
+            await registry.RegisterAsync(entry.Agency, dataset, cancellationToken);
+        }
+        catch (BreakingSchemaChangeException e)
+        {
+            LogNotScheduled(logger, dataset.Id, e.Message);
+            return null;
+        }
+
+        var job = JobBuilder.Create<SyncDatasetJob>()
+            .WithIdentity(SyncDatasetJob.KeyFor(dataset.Id))
+            .WithDescription(dataset.Title)
+            .UsingJobData(SyncDatasetJob.DatasetKey, dataset.Id)
+            .StoreDurably()
+            .RequestRecovery()
+            .Build();
+        var trigger = TriggerBuilder.Create()
+            .WithIdentity(dataset.Id, SyncDatasetJob.Group)
+            .ForJob(job)
+            .WithCronSchedule(dataset.Schedule, cron => cron.InTimeZone(VietnamTime.Zone).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed))
+            .Build();
+        var wasPaused = await scheduler.GetTriggerState(trigger.Key, cancellationToken) == TriggerState.Paused;
+        await scheduler.ScheduleJob(job, new[] { trigger }, new ScheduleJobOptions { Replace = true }, cancellationToken);
+        var paused = wasPaused || await autoPause.IsPausedAsync(dataset.Id, cancellationToken);
+        if (paused)
+        {
+            // Replacing the trigger un-pauses it: a paused connector stays paused until resumed.
+            await scheduler.PauseJob(job.Key, cancellationToken);
+        }
+
+        if (!paused && options.Value.SyncNewDatasetsAtStart && await registry.NeedsInitialSyncAsync(dataset.Id, cancellationToken))
+        {
+            await scheduler.TriggerJob(job.Key, new JobDataMap(), cancellationToken);
+        }
+
+        LogScheduled(logger, dataset.Id, dataset.Schedule);
+        return job.Key;
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled {DatasetId} with cron '{Schedule}' (Asia/Ho_Chi_Minh)")]
     private static partial void LogScheduled(ILogger logger, string datasetId, string schedule);

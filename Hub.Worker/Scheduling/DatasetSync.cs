@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Hub.Connectors;
 using Hub.Connectors.Http;
+using Hub.Core.Catalog;
 using Hub.Core.Messages;
 using Hub.Core.Records;
 using Hub.Worker.Catalog;
@@ -20,7 +22,9 @@ public sealed partial class DatasetSync(
     HubCatalog catalog,
     RecordSources sources,
     RunStore runs,
+    SyncCursors cursors,
     IBus bus,
+    AutoPause autoPause,
     IOptions<ConnectorOptions> options,
     ILogger<DatasetSync> logger)
 {
@@ -28,7 +32,15 @@ public sealed partial class DatasetSync(
     {
         var entry = catalog.Find(datasetId) ?? throw new KeyNotFoundException($"dataset '{datasetId}' is not in the catalogue");
         var dataset = entry.Dataset;
-        var runId = await runs.StartAsync(dataset, trigger, cancellationToken);
+        var source = dataset.Source;
+        var incremental = dataset.Incremental;
+        var since = incremental is null ? null : await cursors.GetAsync(datasetId, cancellationToken);
+        if (incremental is not null && since is not null)
+        {
+            source = IncrementalQuery.Apply(source, incremental, since);
+        }
+
+        var runId = await runs.StartAsync(dataset, trigger, incremental: since is not null, cancellationToken);
         using var activity = HubTelemetry.Source.StartActivity("sync dataset");
         activity?.SetTag("hub.dataset", datasetId);
         activity?.SetTag("hub.run", runId);
@@ -36,9 +48,10 @@ public sealed partial class DatasetSync(
         var batchSize = options.Value.BatchSize;
         int requests = 0, batches = 0;
         long fetched = 0, rejectedTotal = 0;
+        string? maxCursor = null;
         try
         {
-            await foreach (var page in sources.FetchAsync(dataset.Source, cancellationToken))
+            await foreach (var page in sources.FetchAsync(source, cancellationToken))
             {
                 using (page)
                 {
@@ -58,6 +71,11 @@ public sealed partial class DatasetSync(
                             {
                                 valid.Add(ok);
                                 cleanliness += Cleanliness.Of(record);
+                                if (incremental is not null && CursorValue(record, incremental.CursorField) is { } value
+                                    && (maxCursor is null || IncrementalDefinition.Compare(value, maxCursor) > 0))
+                                {
+                                    maxCursor = value;
+                                }
                             }
                             else
                             {
@@ -80,7 +98,7 @@ public sealed partial class DatasetSync(
                 }
             }
 
-            await bus.Publish(new RunFetchCompleted(runId, datasetId, batches, fetched), cancellationToken);
+            await bus.Publish(new RunFetchCompleted(runId, datasetId, batches, fetched, maxCursor), cancellationToken);
             HubTelemetry.RecordsFetched.Add(fetched, new KeyValuePair<string, object?>("dataset", datasetId));
             HubTelemetry.RecordsQuarantined.Add(rejectedTotal, new KeyValuePair<string, object?>("dataset", datasetId));
             LogFetched(logger, datasetId, runId, fetched, rejectedTotal, requests);
@@ -91,6 +109,10 @@ public sealed partial class DatasetSync(
             HubTelemetry.RunsFinished.Add(1, new KeyValuePair<string, object?>("dataset", datasetId), new KeyValuePair<string, object?>("status", "failed"));
             await runs.FailAsync(runId, e.Message, CancellationToken.None);
             LogFailed(logger, e, datasetId, runId);
+            if (trigger is RunTrigger.Schedule or RunTrigger.Manual)
+            {
+                await autoPause.AfterFailureAsync(datasetId, CancellationToken.None);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -100,6 +122,17 @@ public sealed partial class DatasetSync(
 
         return runId;
     }
+
+    /// <summary>The cursor field of a source record as text (a string or a number), or null.</summary>
+    private static string? CursorValue(JsonElement record, string field) =>
+        record.ValueKind == JsonValueKind.Object && record.TryGetProperty(field, out var value)
+            ? value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString() is { Length: > 0 } text ? text : null,
+                JsonValueKind.Number => value.GetRawText(),
+                _ => null,
+            }
+            : null;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of {DatasetId} started ({Trigger})")]
     private static partial void LogStarted(ILogger logger, string datasetId, Guid runId, RunTrigger trigger);

@@ -16,4 +16,7 @@ public sealed class SchedulingOptions
 
     /// <summary>How often a worker checks in with the cluster; a silent worker's runs are recovered by another.</summary>
     public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Consecutive failed runs after which a connector pauses its own schedule (0: never).</summary>
+    public int PauseAfterFailures { get; set; } = 5;
 }

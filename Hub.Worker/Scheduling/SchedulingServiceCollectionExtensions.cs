@@ -1,3 +1,4 @@
+using Hub.Worker.Catalog;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
@@ -18,6 +19,7 @@ public static class SchedulingServiceCollectionExtensions
         var options = section.Get<SchedulingOptions>() ?? new SchedulingOptions();
         services.AddOptions<SchedulingOptions>().Bind(section);
         services.AddSingleton<DatasetSync>();
+        services.AddSingleton<AutoPause>();
         services.AddQuartz(quartz =>
         {
             UseClusteredStore(quartz, options);
@@ -27,7 +29,9 @@ public static class SchedulingServiceCollectionExtensions
                 job => job.WithIdentity(HousekeepingJob.Key));
         });
         services.AddQuartzHostedService(hosted => hosted.WaitForJobsToComplete = true);
-        services.AddHostedService<ConnectorScheduler>();
+        services.AddSingleton<ConnectorScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConnectorScheduler>());
+        services.AddSingleton<ICatalogChangeHandler>(sp => sp.GetRequiredService<ConnectorScheduler>());
         return services;
     }
 

@@ -20,7 +20,11 @@ public enum RunTrigger
 /// <summary>Run bookkeeping on the connector side: start, requests with their raw payloads, failure.</summary>
 public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
-    public async Task<Guid> StartAsync(DatasetDefinition dataset, RunTrigger trigger, CancellationToken cancellationToken)
+    public Task<Guid> StartAsync(DatasetDefinition dataset, RunTrigger trigger, CancellationToken cancellationToken) =>
+        StartAsync(dataset, trigger, incremental: false, cancellationToken);
+
+    /// <summary>Starts a run; an <paramref name="incremental"/> run (records since a cursor) is partial: it never deletes.</summary>
+    public async Task<Guid> StartAsync(DatasetDefinition dataset, RunTrigger trigger, bool incremental, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var now = time.GetUtcNow();
@@ -36,7 +40,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
                 id,
                 DatasetId = dataset.Id,
                 Trigger = trigger.ToString().ToLowerInvariant(),
-                Mode = trigger is RunTrigger.Schedule or RunTrigger.Manual ? "full" : "partial",
+                Mode = (trigger is RunTrigger.Schedule or RunTrigger.Manual) && !incremental ? "full" : "partial",
                 now,
                 dataset.ConfigRevision,
                 SchemaVersion = dataset.Schema.Version,

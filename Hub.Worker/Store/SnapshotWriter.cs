@@ -108,8 +108,11 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         ArgumentNullException.ThrowIfNull(completed);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "update hub.runs set batch_count = @BatchCount, fetched = @Fetched, fetch_finished_at = @Now where id = @RunId and status = 'running'",
-            new { completed.RunId, completed.BatchCount, completed.Fetched, Now = time.GetUtcNow() }, cancellationToken: cancellationToken));
+            """
+            update hub.runs set batch_count = @BatchCount, fetched = @Fetched, sync_cursor = @Cursor, fetch_finished_at = @Now
+            where id = @RunId and status = 'running'
+            """,
+            new { completed.RunId, completed.BatchCount, completed.Fetched, completed.Cursor, Now = time.GetUtcNow() }, cancellationToken: cancellationToken));
     }
 
     /// <summary>
@@ -123,7 +126,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var run = await connection.QuerySingleOrDefaultAsync<RunState>(new CommandDefinition(
             """
-            select r.dataset_id as DatasetId, r.status as Status, r.mode as Mode, r.batch_count as BatchCount, r.fetched as Fetched,
+            select r.dataset_id as DatasetId, r.status as Status, r.mode as Mode, r.batch_count as BatchCount, r.fetched as Fetched, r.sync_cursor as SyncCursor,
                    (select count(*) from hub.run_batches b where b.run_id = r.id) as StagedBatches,
                    (select coalesce(sum(valid), 0) from hub.run_batches b where b.run_id = r.id) as Valid,
                    (select coalesce(sum(rejected), 0) from hub.run_batches b where b.run_id = r.id) as Rejected
@@ -158,21 +161,24 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         var changed = counts.Inserted + counts.Updated + counts.Deleted > 0;
         var rowCount = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             $"select count(*) from {DatasetRegistry.QualifiedTable(dataset.TableName)} where _version_to is null", transaction: transaction, cancellationToken: cancellationToken));
+
+        // The version is published (and the run finished) when the merge is done, not when it started.
+        var finished = time.GetUtcNow();
         if (changed)
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 """
                 update hub.datasets set current_version = @version, row_count = @rowCount where id = @DatasetId;
                 insert into hub.versions (dataset_id, version, run_id, published_at, inserted, updated, deleted, row_count)
-                values (@DatasetId, @version, @runId, @now, @Inserted, @Updated, @Deleted, @rowCount);
+                values (@DatasetId, @version, @runId, @finished, @Inserted, @Updated, @Deleted, @rowCount);
                 """,
-                new { run.DatasetId, version, rowCount, runId, now, counts.Inserted, counts.Updated, counts.Deleted },
+                new { run.DatasetId, version, rowCount, runId, finished, counts.Inserted, counts.Updated, counts.Deleted },
                 transaction, cancellationToken: cancellationToken));
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            update hub.runs set status = 'succeeded', finished_at = @now, valid = @Valid, quarantined = @Rejected,
+            update hub.runs set status = 'succeeded', finished_at = @finished, valid = @Valid, quarantined = @Rejected,
                 inserted = @Inserted, updated = @Updated, unchanged = @Unchanged, deleted = @Deleted, duplicates = @Duplicates,
                 version = @publishedVersion
             where id = @runId;
@@ -180,7 +186,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             """,
             new
             {
-                now,
+                finished,
                 run.Valid,
                 run.Rejected,
                 counts.Inserted,
@@ -193,16 +199,26 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             },
             transaction, cancellationToken: cancellationToken));
         await QualityChecks.RecordAsync(
-            connection, transaction, runId, run.DatasetId, (run.Fetched ?? 0, run.Valid, run.Rejected, counts.Duplicates), (rowCount, dataset.RowCount), quality.Value, now, cancellationToken);
+            connection, transaction, runId, run.DatasetId, (run.Fetched ?? 0, run.Valid, run.Rejected, counts.Duplicates), (rowCount, dataset.RowCount), quality.Value, finished, cancellationToken);
         if (changed)
         {
-            await AuditChain.AppendVersionAsync(connection, transaction, run.DatasetId, dataset.TableName, version, runId, now, cancellationToken);
+            await AuditChain.AppendVersionAsync(connection, transaction, run.DatasetId, dataset.TableName, version, runId, finished, cancellationToken);
         }
 
-        await AuditChain.AppendRunAsync(connection, transaction, runId, now, cancellationToken);
+        if (run.SyncCursor is not null)
+        {
+            // Incremental sync: the cursor advances with the publication, in the same transaction.
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                insert into hub.sync_cursors (dataset_id, cursor, run_id, updated_at) values (@DatasetId, @SyncCursor, @runId, @finished)
+                on conflict (dataset_id) do update set cursor = excluded.cursor, run_id = excluded.run_id, updated_at = excluded.updated_at
+                """, new { run.DatasetId, run.SyncCursor, runId, finished }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await AuditChain.AppendRunAsync(connection, transaction, runId, finished, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return changed
-            ? new DatasetVersionPublished(run.DatasetId, version, runId, counts.Inserted, counts.Updated, counts.Deleted, rowCount, now)
+            ? new DatasetVersionPublished(run.DatasetId, version, runId, counts.Inserted, counts.Updated, counts.Deleted, rowCount, finished)
             : null;
     }
 
@@ -277,7 +293,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             Duplicates: staged - distinct);
     }
 
-    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, long StagedBatches, long Valid, long Rejected);
+    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, string? SyncCursor, long StagedBatches, long Valid, long Rejected);
 
     private sealed record MergeCounts(long Inserted, long Updated, long Deleted, long Unchanged, long Duplicates);
 }

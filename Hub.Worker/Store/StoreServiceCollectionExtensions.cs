@@ -44,6 +44,7 @@ public static class StoreServiceCollectionExtensions
         services.AddSingleton<Migrator>();
         services.AddSingleton<DatasetRegistry>();
         services.AddSingleton<RunStore>();
+        services.AddSingleton<SyncCursors>();
         services.AddSingleton<SnapshotWriter>();
         services.AddSingleton<AuditChain>();
         services.AddHostedService<StoreInitializer>();

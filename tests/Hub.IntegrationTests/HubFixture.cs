@@ -56,6 +56,7 @@ public sealed class HubFixture : IAsyncLifetime
         Settings["Connectors:Path"] = ConnectorsPath;
         Settings["Connectors:RetryDelay"] = "00:00:00.020";
         Settings["Connectors:BatchSize"] = "7";
+        Settings["Connectors:ReloadInterval"] = "00:00:00.300";
         Settings["Scheduling:SyncNewDatasetsAtStart"] = "false";
         Settings["Scheduling:ClusterCheckinInterval"] = "00:00:05";
         Settings["Scheduling:IdleWaitTime"] = "00:00:01";

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Json;
+using Hub.Api.Connectors;
+using Hub.Worker.Catalog;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hub.IntegrationTests;
+
+[Collection(HubTestGroup.Name)]
+public sealed class HotReloadTests(HubFixture hub)
+{
+    private static string AgencyFile(string schedule, string title = "Xã phường (nạp nóng)") =>
+        $"""
+        version: 1
+        agency:
+          code: HOT
+          name: Cơ quan nạp nóng
+        datasets:
+          - id: it-hot
+            title: {title}
+            licence: CC-BY-4.0
+            update_cycle: monthly
+            schedule: "{schedule}"
+            schema: schemas/ward.v1.json
+            primary_key: ma_xa
+            source:
+              kind: rest
+              url: "http://127.0.0.1:9/it-hot"
+              record_path: $.data
+        """;
+
+    private async Task<ConnectorStatus?> StatusAsync() =>
+        (await hub.Api.GetFromJsonAsync<List<ConnectorStatus>>("/api/connectors"))!.SingleOrDefault(c => c.DatasetId == "it-hot");
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            if (waited.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new TimeoutException($"{what}: still {value} after 30 s");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private int ScheduledLines(string dataset) => hub.Logs.Lines.Count(l => l.StartsWith($"Scheduled {dataset} with cron", StringComparison.Ordinal));
+
+    [Fact]
+    public async Task A_changed_file_is_picked_up_without_restart_and_a_broken_edit_keeps_the_last_good_version()
+    {
+        var file = Path.Combine(hub.ConnectorsPath, "hot-agency.yaml");
+        var wardsScheduled = ScheduledLines("it-wards");
+        try
+        {
+            // A new file: its dataset is registered and scheduled.
+            await File.WriteAllTextAsync(file, AgencyFile("0 0 3 1 1 ? 2099"));
+            var added = await EventuallyAsync(StatusAsync, s => s is { State: "normal" }, "it-hot scheduled");
+            Assert.Equal(new DateTimeOffset(2099, 1, 1, 3, 0, 0, TimeSpan.FromHours(7)), added!.NextRunAt);
+
+            // An edit: only that file's dataset is scheduled again.
+            await File.WriteAllTextAsync(file, AgencyFile("0 0 4 1 1 ? 2099"));
+            // (hub.datasets is updated before the trigger is replaced: wait for the trigger.)
+            var four = new DateTimeOffset(2099, 1, 1, 4, 0, 0, TimeSpan.FromHours(7));
+            var edited = await EventuallyAsync(StatusAsync, s => s?.NextRunAt == four, "it-hot rescheduled");
+            Assert.Equal("0 0 4 1 1 ? 2099", edited!.Schedule);
+            Assert.Equal(wardsScheduled, ScheduledLines("it-wards"));
+
+            // A broken edit: the last good version keeps running and the error is shown.
+            await File.WriteAllTextAsync(file, AgencyFile("0 0 5 1 1 ? 2099").Replace("    title:", "    titel:", StringComparison.Ordinal));
+            var broken = await EventuallyAsync(StatusAsync, s => s?.ConfigError is not null, "configError shown");
+            Assert.Contains("unknown key 'titel'", broken!.ConfigError, StringComparison.Ordinal);
+            Assert.Contains("hot-agency.yaml", broken.ConfigError, StringComparison.Ordinal);
+            Assert.Equal(("normal", "0 0 4 1 1 ? 2099"), (broken.State, broken.Schedule));
+            Assert.NotNull(hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-hot"));
+            Assert.Contains(hub.Logs.Lines, l => l.Contains("hot-agency.yaml", StringComparison.Ordinal) && l.Contains("titel", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        // The file removed: its dataset is unscheduled; the catalogue's errors are the fixture's again.
+        var removed = await EventuallyAsync(StatusAsync, s => s is { State: "unscheduled", ConfigError: null }, "it-hot unscheduled");
+        Assert.Null(removed!.ConfigError);
+        await EventuallyAsync(() => Task.FromResult(hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-hot")), e => e is null, "it-hot out of the worker's catalogue");
+        Assert.Equal(wardsScheduled, ScheduledLines("it-wards"));
+        Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.PostAsync("/api/connectors/it-hot/backfill?from=1", null)).StatusCode);
+    }
+}
