@@ -48,17 +48,73 @@ internal static partial class HubSteps
             ProcessStats.PeakRssMb(workerPid), run, ProcessStats.PeakRssMb(apiPid), (fetched - started).TotalSeconds, (finished - fetched).TotalSeconds);
     }
 
+    /// <summary>
+    /// 100-record pushes, each timed from the POST until all its records are visible through
+    /// <c>GET /api/datasets/{id}/records</c>. The pushed ids sort after every generated key, so one page shows them.
+    /// </summary>
     public static async Task<PushResult> PushLatencyAsync(HttpClient api, BenchOptions options)
     {
-        using var probe = await api.PostAsync($"/api/ingest/{options.Dataset}", JsonContent.Create(Array.Empty<object>()));
-        if (probe.StatusCode == System.Net.HttpStatusCode.NotFound || options.PushKey is null)
+        if (options.PushKey is null)
         {
-            return new PushResult(0, null, null, options.PushKey is null ? "no agency key for the push endpoint" : "the API has no push endpoint");
+            return new PushResult(0, null, null, "no agency key given (--push-key)");
         }
 
-        await Task.CompletedTask;
-        return new PushResult(0, null, null, "push measurement not wired yet");
+        const int pushes = 50;
+        const int size = 100;
+        const long firstId = 999_999_990_000;
+        var latencies = new List<double>(pushes);
+        for (var push = 0; push < pushes; push++)
+        {
+            var marker = $"push-{push}";
+            var records = Enumerable.Range(0, size).Select(i => new
+            {
+                id = firstId + i,
+                ma_ho_so = $"HS-2026-{i:0000000}",
+                ho_ten = "Nguyễn Văn Đẩy",
+                ngay_sinh = "1990-01-01",
+                dia_chi = "Phường Đô Vinh, Thành phố Phan Rang-Tháp Chàm",
+                ma_xa = "22738",
+                so_tien = 1000.5 + push,
+                trang_thai = "moi",
+                ngay_cap_nhat = "2026-11-28T08:00:00+07:00",
+                ghi_chu = marker,
+            }).ToList();
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/ingest/{options.SmallDataset}") { Content = JsonContent.Create(records) };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.PushKey);
+            var clock = Stopwatch.StartNew();
+            using (var response = await api.SendAsync(request))
+            {
+                if (!response.IsSuccessStatusCode)
+                {
+                    return new PushResult(push, null, null, $"push answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                }
+            }
+
+            while (true)
+            {
+                var page = await api.GetFromJsonAsync<JsonElement>($"/api/datasets/{options.SmallDataset}/records?after={firstId - 1}&limit={size}");
+                var visible = page.GetProperty("records");
+                if (visible.GetArrayLength() == size && visible.EnumerateArray().All(r => r.GetProperty("ghi_chu").GetString() == marker))
+                {
+                    break;
+                }
+
+                if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    return new PushResult(push, null, null, $"push {push} not visible after 60 s");
+                }
+
+                await Task.Delay(10);
+            }
+
+            latencies.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        latencies.Sort();
+        return new PushResult(pushes, Percentile(latencies, 0.50), Percentile(latencies, 0.99), null);
     }
+
+    private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     /// <summary>Read load with wrk (Debian package), bounded in time, on loopback only.</summary>
     public static ReadResult ReadThroughput(string url, int seconds)
