@@ -51,7 +51,7 @@ public sealed partial class DatasetSync(
         string? maxCursor = null;
         try
         {
-            await foreach (var page in sources.FetchAsync(source, cancellationToken))
+            await foreach (var page in sources.FetchAsync(source, cancellationToken).Prefetch(ahead: 2, cancellationToken))
             {
                 using (page)
                 {
