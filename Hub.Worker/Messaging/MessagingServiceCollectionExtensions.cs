@@ -19,6 +19,8 @@ public static class MessagingServiceCollectionExtensions
         var uri = RabbitMqUri(configuration);
         services.AddMassTransit(bus =>
         {
+            // The hub runs on networks that reach nothing outside: no usage reports to the library's vendor.
+            bus.DisableUsageTelemetry();
             bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(configuration["Messaging:QueuePrefix"] ?? "hub", includeNamespace: false));
             if (withWriter)
             {

@@ -13,6 +13,12 @@ public sealed class StoreOptions
     /// <summary>How long raw payloads are kept for lineage; the hash stays on the run's requests after that.</summary>
     public TimeSpan PayloadRetention { get; set; } = TimeSpan.FromDays(400);
 
+    /// <summary>
+    /// Longest a store command may run (the writer's merge of a large run takes minutes), unless the connection
+    /// string sets its own <c>Command Timeout</c>.
+    /// </summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>A run with no progress (no page fetched, no batch staged) for this long is failed as abandoned.</summary>
     public TimeSpan AbandonRunAfter { get; set; } = TimeSpan.FromMinutes(30);
 }

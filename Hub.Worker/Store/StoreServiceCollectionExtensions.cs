@@ -35,6 +35,11 @@ public static class StoreServiceCollectionExtensions
             var builder = new NpgsqlDataSourceBuilder(connectionString);
             builder.ConnectionStringBuilder.Timezone ??= "Asia/Ho_Chi_Minh";
             builder.ConnectionStringBuilder.ApplicationName ??= AppDomain.CurrentDomain.FriendlyName;
+            if (!connectionString.Contains("Command Timeout", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("CommandTimeout", StringComparison.OrdinalIgnoreCase))
+            {
+                var store = configuration.GetSection(StoreOptions.SectionName).Get<StoreOptions>() ?? new StoreOptions();
+                builder.ConnectionStringBuilder.CommandTimeout = (int)store.CommandTimeout.TotalSeconds;
+            }
             return builder.Build();
         });
         services.AddSingleton<DbDataSource>(sp => sp.GetRequiredService<NpgsqlDataSource>());
