@@ -1,6 +1,6 @@
 using Hub.Worker.Store;
 using Microsoft.Extensions.Configuration;
-using Npgsql;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Worker.Cli;
 
@@ -19,15 +19,16 @@ public static class AuditCommand
             return 2;
         }
 
-        var connectionString = configuration.GetConnectionString(StoreServiceCollectionExtensions.ConnectionStringName);
-        if (string.IsNullOrWhiteSpace(connectionString))
+        if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(StoreServiceCollectionExtensions.ConnectionStringName)))
         {
             await error.WriteLineAsync($"ConnectionStrings:{StoreServiceCollectionExtensions.ConnectionStringName} is not set (./hub audit verify sets it from the running services)");
             return 2;
         }
 
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        var result = await new AuditChain(dataSource).VerifyAsync(CancellationToken.None);
+        // A store from before the audit chain gets its migrations first; the chain then starts empty.
+        await using var services = new ServiceCollection().AddLogging().AddHubStore(configuration).BuildServiceProvider();
+        await services.GetRequiredService<Migrator>().MigrateAsync(CancellationToken.None);
+        var result = await services.GetRequiredService<AuditChain>().VerifyAsync(CancellationToken.None);
         if (result.Intact)
         {
             await output.WriteLineAsync($"audit chain intact: {result.Entries} entries verified (runs, versions and the rows each version published)");
