@@ -1,6 +1,7 @@
 using System.Data;
 using System.Text;
 using Dapper;
+using Hub.Core.Text;
 using Hub.Worker.Store;
 using Npgsql;
 
@@ -69,13 +70,13 @@ public static class ExportApi
         }
         else
         {
-            await writer.WriteAsync(string.Join(',', columns.Select(Csv)) + "\r\n");
+            await writer.WriteAsync(string.Join(',', columns.Select(Csv.Field)) + "\r\n");
             var values = new string[columns.Count];
             while (await reader.ReadAsync(cancellationToken))
             {
                 for (var i = 0; i < values.Length; i++)
                 {
-                    values[i] = reader.IsDBNull(i) ? string.Empty : Csv(reader.GetString(i));
+                    values[i] = reader.IsDBNull(i) ? string.Empty : Csv.Field(reader.GetString(i));
                 }
 
                 await writer.WriteAsync(string.Join(',', values) + "\r\n");
@@ -85,8 +86,4 @@ public static class ExportApi
         await writer.FlushAsync(cancellationToken);
         return TypedResults.Empty;
     }
-
-    /// <summary>A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.</summary>
-    private static string Csv(string value) =>
-        value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 }

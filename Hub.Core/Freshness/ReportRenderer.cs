@@ -63,7 +63,7 @@ public static class ReportRenderer
     private static string Csv(ComplianceReport report, bool english)
     {
         var csv = new StringBuilder();
-        void Line(IEnumerable<string> cells) => csv.Append(string.Join(',', cells.Select(CsvCell))).Append("\r\n");
+        void Line(IEnumerable<string> cells) => csv.Append(string.Join(',', cells.Select(Text.Csv.Field))).Append("\r\n");
         Line(english ? HeadersEn : HeadersVi);
         foreach (var agency in report.Agencies)
         {
@@ -182,7 +182,4 @@ public static class ReportRenderer
     private static string E(string text) => text
         .Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
         .Replace(">", "&gt;", StringComparison.Ordinal).Replace("\"", "&quot;", StringComparison.Ordinal);
-
-    private static string CsvCell(string value) =>
-        value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 }
