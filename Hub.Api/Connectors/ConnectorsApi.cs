@@ -101,7 +101,9 @@ public static class ConnectorsApi
             var key = new TriggerKey(row.Id, SyncDatasetJob.Group);
             var trigger = await scheduler.GetTrigger(key, cancellationToken);
             var state = trigger is null ? "unscheduled" : (await scheduler.GetTriggerState(key, cancellationToken)).ToString().ToLowerInvariant();
-            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, row.Schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id), row.PausedReason, catalog.ConfigErrorFor(row.Id)));
+            // Schedule and next run from the same trigger: a reload between the query and this read never mixes them.
+            var schedule = trigger is ICronTrigger cron ? cron.CronExpressionString ?? row.Schedule : row.Schedule;
+            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id), row.PausedReason, catalog.ConfigErrorFor(row.Id)));
         }
 
         return TypedResults.Ok<IReadOnlyList<ConnectorStatus>>(statuses);
