@@ -18,6 +18,13 @@ public sealed class ConnectorOptions
     [Range(1024, long.MaxValue)]
     public long MaxPageBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// A file read as it arrives (a CSV source) larger than this fails the run: it guards against an answer that
+    /// never ends. Memory does not grow with the file; its rows are cut into pages.
+    /// </summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxFileBytes { get; set; } = 8L * 1024 * 1024 * 1024;
+
     /// <summary>Retries of a failed request (5xx, 408, 429, network errors), with exponential backoff and jitter.</summary>
     [Range(0, 20)]
     public int MaxRetries { get; set; } = 3;

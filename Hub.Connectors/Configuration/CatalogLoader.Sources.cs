@@ -19,7 +19,7 @@ public static partial class CatalogLoader
         ["rest"] = ["record_path", "paging"],
         ["odata"] = ["filter", "select", "page_size", "max_pages"],
         ["soap"] = ["soap_action", "envelope", "parameters", "record_xpath", "namespaces"],
-        ["csv"] = ["delimiter", "encoding"],
+        ["csv"] = ["delimiter", "encoding", "page_rows"],
     };
 
     private static readonly Dictionary<string, FieldType> FieldTypes = new(StringComparer.Ordinal)
@@ -253,7 +253,8 @@ public static partial class CatalogLoader
             return null;
         }
 
-        return new CsvSourceDefinition { Url = UnresolvedUrl, Delimiter = delimiter, Encoding = encoding };
+        var csv = new CsvSourceDefinition { Url = UnresolvedUrl, Delimiter = delimiter, Encoding = encoding };
+        return csv with { PageRows = reader.Integer(node, "page_rows", 1, 100_000) ?? csv.PageRows };
     }
 
     private static AuthDefinition? ReadAuth(YamlNodeReader reader, YamlMappingNode source, Func<string, string?> environment)

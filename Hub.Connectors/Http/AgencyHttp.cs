@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -11,17 +12,129 @@ using Polly.Timeout;
 
 namespace Hub.Connectors.Http;
 
-/// <summary>One answer of an agency: what lineage records (URL with secrets redacted, time, status, bytes, SHA-256) and what parsing needs.</summary>
-public sealed record AgencyResponse(Uri Url, Uri RequestUrl, DateTimeOffset FetchedAt, int StatusCode, byte[] Payload, string PayloadSha256, string? MediaType, string? CharSet, HttpResponseHeaders Headers)
+/// <summary>What lineage records of an agency's answer (URL with secrets redacted, time, status) and what parsing needs of its headers.</summary>
+public record AgencyResponseHead(Uri Url, Uri RequestUrl, DateTimeOffset FetchedAt, int StatusCode, string? MediaType, string? CharSet, HttpResponseHeaders Headers)
 {
     public bool IsMediaType(params string[] fragments) =>
         MediaType is not null && fragments.Any(f => MediaType.Contains(f, StringComparison.OrdinalIgnoreCase));
 }
 
+/// <summary>An agency's answer, or one page cut from a streamed one: the head and the bytes with their SHA-256.</summary>
+public sealed record AgencyResponse : AgencyResponseHead
+{
+    public AgencyResponse(AgencyResponseHead head, byte[] payload)
+        : base(head)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        Payload = payload;
+        PayloadSha256 = Convert.ToHexStringLower(SHA256.HashData(payload));
+    }
+
+    public byte[] Payload { get; }
+
+    public string PayloadSha256 { get; }
+}
+
 /// <summary>
-/// Sends one request of a source to its agency: authentication added, the agency's resilience pipeline
-/// selected (retry, circuit breaker, rate limit, attempt timeout), the source's overall timeout applied,
-/// the body read up to <see cref="ConnectorOptions.MaxPageBytes"/>. Errors name the URL with secrets redacted.
+/// An agency's answer whose body is read as it arrives. More bytes than the limit fail the run with the
+/// setting to raise; a read that waits longer than the source's timeout fails it too (the whole body, for a
+/// page; each read, for a streamed file).
+/// </summary>
+public sealed class StreamedAgencyResponse : IAsyncDisposable
+{
+    private readonly HttpResponseMessage response;
+    private readonly Stream body;
+    private readonly CancellationTokenSource timeout;
+    private readonly CancellationToken cancellationToken;
+    private readonly TimeSpan? idleTimeout;
+    private readonly TimeSpan overallTimeout;
+    private readonly BodyLimit limit;
+    private long received;
+
+    internal StreamedAgencyResponse(AgencyResponseHead head, HttpResponseMessage response, Stream body, CancellationTokenSource timeout,
+        TimeSpan overallTimeout, TimeSpan? idleTimeout, BodyLimit limit, CancellationToken cancellationToken)
+    {
+        Head = head;
+        this.response = response;
+        this.body = body;
+        this.timeout = timeout;
+        this.overallTimeout = overallTimeout;
+        this.idleTimeout = idleTimeout;
+        this.limit = limit;
+        this.cancellationToken = cancellationToken;
+    }
+
+    public AgencyResponseHead Head { get; }
+
+    /// <summary>Reads the next bytes of the body into <paramref name="buffer"/>; 0 at its end.</summary>
+    public async ValueTask<int> ReadAsync(Memory<byte> buffer)
+    {
+        if (idleTimeout is { } perRead)
+        {
+            timeout.CancelAfter(perRead);
+        }
+
+        int read;
+        try
+        {
+            read = await body.ReadAsync(buffer, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AgencyResponseException(idleTimeout is { } idle
+                ? $"{Head.Url} sent nothing for {idle.TotalSeconds:0.#} s"
+                : $"{Head.Url} did not send its body within {overallTimeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new AgencyResponseException($"{Head.Url} broke off its answer: {e.Message}", e);
+        }
+
+        received += read;
+        limit.Check(Head.Url, received);
+        return read;
+    }
+
+    /// <summary>The whole body (within the limit) as the answer's payload.</summary>
+    public async Task<AgencyResponse> ReadToEndAsync()
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await ReadAsync(chunk)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+        }
+
+        return new AgencyResponse(Head, buffer.ToArray());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await body.DisposeAsync();
+        response.Dispose();
+        timeout.Dispose();
+    }
+}
+
+/// <summary>How many bytes one answer may have, and the setting that raises it.</summary>
+internal sealed record BodyLimit(long Bytes, string What, string Setting)
+{
+    public void Check(Uri url, long received)
+    {
+        if (received > Bytes)
+        {
+            throw new AgencyResponseException(string.Create(CultureInfo.InvariantCulture, $"{url} sent {received} bytes, more than the {What} limit of {Bytes} bytes ({Setting})"));
+        }
+    }
+}
+
+/// <summary>
+/// Sends one request of a source to its agency: authentication added (an OAuth2 token the agency refuses with
+/// 401 is fetched again and the request sent once more), the agency's resilience pipeline selected (retry,
+/// circuit breaker, rate limit, attempt timeout), the source's timeout applied, the body read up to
+/// <see cref="ConnectorOptions.MaxPageBytes"/> (a page) or streamed up to <see cref="ConnectorOptions.MaxFileBytes"/>
+/// (a file). Errors name the URL with secrets redacted.
 /// </summary>
 public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2TokenCache tokens, IOptions<ConnectorOptions> options, TimeProvider time)
 {
@@ -48,7 +161,18 @@ public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2Token
                 int.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var concurrent) ? concurrent : null);
     }
 
+    /// <summary>One page: the whole answer, read within the source's timeout and the page limit.</summary>
     public async Task<AgencyResponse> SendAsync(SourceDefinition source, HttpMethod method, Uri url, Func<HttpContent?> content, Action<HttpRequestMessage>? configure, CancellationToken cancellationToken)
+    {
+        await using var answer = await OpenAsync(source, method, url, content, configure, streamed: false, cancellationToken);
+        return await answer.ReadToEndAsync();
+    }
+
+    /// <summary>A file read as it arrives (each read within the source's timeout), up to the file limit; dispose it when done.</summary>
+    public Task<StreamedAgencyResponse> StreamAsync(SourceDefinition source, HttpMethod method, Uri url, Func<HttpContent?> content, Action<HttpRequestMessage>? configure, CancellationToken cancellationToken) =>
+        OpenAsync(source, method, url, content, configure, streamed: true, cancellationToken);
+
+    private async Task<StreamedAgencyResponse> OpenAsync(SourceDefinition source, HttpMethod method, Uri url, Func<HttpContent?> content, Action<HttpRequestMessage>? configure, bool streamed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(url);
@@ -56,17 +180,57 @@ public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2Token
         var auth = source.Auth;
         var requestUrl = auth is { Kind: AuthKind.ApiKey, QueryParameter: { } parameter } ? WithQuery(url, parameter, auth.Token!.Reveal()) : url;
         var shownUrl = UrlRedaction.Redact(requestUrl, auth.QueryParameter);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var limit = streamed
+            ? new BodyLimit(options.Value.MaxFileBytes, "file", "Connectors:MaxFileBytes")
+            : new BodyLimit(options.Value.MaxPageBytes, "page", "Connectors:MaxPageBytes");
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(source.Timeout);
         var fetchedAt = time.GetUtcNow();
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await SendOnceAsync(source, method, requestUrl, content, configure, shownUrl, timeout.Token, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.Unauthorized && auth.Kind == AuthKind.OAuth2)
+            {
+                // The agency no longer accepts the cached token (revoked, or its clock differs): one more try with a new one.
+                tokens.Forget(auth, response.RequestMessage?.Headers.Authorization?.Parameter);
+                response.Dispose();
+                response = await SendOnceAsync(source, method, requestUrl, content, configure, shownUrl, timeout.Token, cancellationToken);
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new AgencyResponseException($"{shownUrl} answered HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
+            }
+
+            if (response.Content.Headers.ContentLength is { } length)
+            {
+                limit.Check(shownUrl, length);
+            }
+
+            var contentType = response.Content.Headers.ContentType;
+            var head = new AgencyResponseHead(shownUrl, requestUrl, fetchedAt, (int)response.StatusCode, contentType?.MediaType, contentType?.CharSet, response.Headers);
+            var body = await response.Content.ReadAsStreamAsync(timeout.Token);
+            return new StreamedAgencyResponse(head, response, body, timeout, source.Timeout, streamed ? source.Timeout : null, limit, cancellationToken);
+        }
+        catch
+        {
+            response?.Dispose();
+            timeout.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(SourceDefinition source, HttpMethod method, Uri requestUrl, Func<HttpContent?> content,
+        Action<HttpRequestMessage>? configure, Uri shownUrl, CancellationToken timeoutToken, CancellationToken cancellationToken)
+    {
         using var request = new HttpRequestMessage(method, requestUrl) { Content = content() };
         request.Options.Set(PipelineOption, PipelineKey(source.Agency));
         configure?.Invoke(request);
-        HttpResponseMessage response;
         try
         {
-            await AuthenticateAsync(request, auth, timeout.Token);
-            response = await httpClientFactory.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            await AuthenticateAsync(request, source.Auth, timeoutToken);
+            return await httpClientFactory.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeoutToken);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -87,30 +251,6 @@ public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2Token
         catch (HttpRequestException e)
         {
             throw new AgencyResponseException($"{shownUrl} could not be reached: {e.Message}", e);
-        }
-
-        using (response)
-        {
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new AgencyResponseException($"{shownUrl} answered HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
-            }
-
-            try
-            {
-                var payload = await ReadLimitedAsync(response.Content, options.Value.MaxPageBytes, shownUrl, timeout.Token);
-                var contentType = response.Content.Headers.ContentType;
-                return new AgencyResponse(shownUrl, requestUrl, fetchedAt, (int)response.StatusCode, payload, Convert.ToHexStringLower(SHA256.HashData(payload)),
-                    contentType?.MediaType, contentType?.CharSet, response.Headers);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new AgencyResponseException($"{shownUrl} did not send its body within {source.Timeout.TotalSeconds:0.#} s");
-            }
-            catch (HttpRequestException e)
-            {
-                throw new AgencyResponseException($"{shownUrl} broke off its answer: {e.Message}", e);
-            }
         }
     }
 
@@ -159,28 +299,4 @@ public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2Token
     }
 
     private static string Escape(string text) => Uri.EscapeDataString(text).Replace("%24", "$", StringComparison.Ordinal);
-
-    private static async Task<byte[]> ReadLimitedAsync(HttpContent content, long limit, Uri url, CancellationToken cancellationToken)
-    {
-        if (content.Headers.ContentLength > limit)
-        {
-            throw new AgencyResponseException($"{url} sent {content.Headers.ContentLength} bytes, more than the page limit of {limit} bytes (Connectors:MaxPageBytes)");
-        }
-
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                throw new AgencyResponseException($"{url} sent more than the page limit of {limit} bytes (Connectors:MaxPageBytes)");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
 }

@@ -2,15 +2,17 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Hub.Core.Catalog;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Connectors.Http;
 
 /// <summary>
-/// Fetches a CSV file in one request and turns each row into a JSON object of strings named by the header
-/// row. The charset is the declared one unless the file starts with a byte order mark; text is normalised to NFC
-/// (Windows-1258 writes Vietnamese with combining accents).
+/// Reads a CSV file as it arrives and turns each row into a JSON object of strings named by the header row, in
+/// pages of <see cref="CsvSourceDefinition.PageRows"/> rows (<see cref="CsvPager"/>), so a file of any size is read
+/// in flat memory. The charset is the declared one unless the file starts with a byte order mark; text is
+/// normalised to NFC (Windows-1258 writes Vietnamese with combining accents).
 /// </summary>
-public sealed class CsvSource(AgencyHttp http) : IRecordSource
+public sealed class CsvSource(AgencyHttp http, IOptions<ConnectorOptions> options) : IRecordSource
 {
     static CsvSource() => Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
 
@@ -33,29 +35,27 @@ public sealed class CsvSource(AgencyHttp http) : IRecordSource
     public async IAsyncEnumerable<FetchedPage> FetchAsync(SourceDefinition definition, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var source = (CsvSourceDefinition)definition;
-        var response = await http.SendAsync(source, HttpMethod.Get, source.Url, () => null, r => r.Headers.Accept.ParseAdd("text/csv"), cancellationToken);
-        if (response.IsMediaType("html", "json"))
+        await using var answer = await http.StreamAsync(source, HttpMethod.Get, source.Url, () => null, r => r.Headers.Accept.ParseAdd("text/csv"), cancellationToken);
+        if (answer.Head.IsMediaType("html", "json"))
         {
-            throw new AgencyResponseException($"{response.Url} did not return CSV ({response.MediaType}): probably an error page");
+            throw new AgencyResponseException($"{answer.Head.Url} did not return CSV ({answer.Head.MediaType}): probably an error page");
         }
 
-        yield return FetchedPage.FromObjects(response, Rows(Decode(response.Payload, source.Encoding), source.Delimiter, response.Url));
+        await foreach (var page in CsvPager.SplitAsync(answer.ReadAsync, source.Encoding, source.PageRows, options.Value.MaxPageBytes, cancellationToken))
+        {
+            var response = new AgencyResponse(answer.Head, page.Bytes);
+            yield return FetchedPage.FromObjects(response, Rows(Decode(page.Bytes, source.Encoding), source.Delimiter, response.Url, page.LineOffset));
+        }
     }
 
     public static string Decode(byte[] payload, string declared)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        var text = payload switch
-        {
-            [0xEF, 0xBB, 0xBF, ..] => Encoding.UTF8.GetString(payload, 3, payload.Length - 3),
-            [0xFF, 0xFE, ..] => Encoding.Unicode.GetString(payload, 2, payload.Length - 2),
-            [0xFE, 0xFF, ..] => Encoding.BigEndianUnicode.GetString(payload, 2, payload.Length - 2),
-            _ => (FindEncoding(declared) ?? Encoding.UTF8).GetString(payload),
-        };
-        return text.Normalize(NormalizationForm.FormC);
+        var (encoding, bom) = CsvPager.Charset(payload, declared);
+        return encoding.GetString(payload, bom, payload.Length - bom).Normalize(NormalizationForm.FormC);
     }
 
-    private static JsonArray Rows(string text, char delimiter, Uri url)
+    private static JsonArray Rows(string text, char delimiter, Uri url, int lineOffset)
     {
         var rows = CsvParser.Parse(text, delimiter).ToList();
         var records = new JsonArray();
@@ -70,7 +70,7 @@ public sealed class CsvSource(AgencyHttp http) : IRecordSource
             var (line, fields) = rows[i];
             if (fields.Count != header.Count)
             {
-                throw new AgencyResponseException($"{url}: the CSV row at line {line} has {fields.Count} fields, the header has {header.Count}");
+                throw new AgencyResponseException($"{url}: the CSV row at line {line + lineOffset} has {fields.Count} fields, the header has {header.Count}");
             }
 
             var record = new JsonObject();

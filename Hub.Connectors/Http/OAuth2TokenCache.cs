@@ -7,7 +7,8 @@ namespace Hub.Connectors.Http;
 
 /// <summary>
 /// OAuth 2.0 client-credentials tokens, one per token URL, client and scope: fetched once, reused, and
-/// fetched again shortly before they expire (a tenth of their lifetime, at most a minute, early).
+/// fetched again shortly before they expire (a tenth of their lifetime, at most a minute, early), or when the
+/// agency refuses one (<see cref="Forget"/>).
 /// </summary>
 public sealed class OAuth2TokenCache(IHttpClientFactory httpClientFactory, TimeProvider time) : IDisposable
 {
@@ -17,7 +18,7 @@ public sealed class OAuth2TokenCache(IHttpClientFactory httpClientFactory, TimeP
     public async Task<string> GetTokenAsync(AuthDefinition auth, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(auth);
-        var key = $"{auth.TokenUrl}|{auth.ClientId}|{auth.Scope}";
+        var key = Key(auth);
         if (tokens.TryGetValue(key, out var cached) && time.GetUtcNow() < cached.RefreshAt)
         {
             return cached.AccessToken;
@@ -40,6 +41,22 @@ public sealed class OAuth2TokenCache(IHttpClientFactory httpClientFactory, TimeP
             refreshing.Release();
         }
     }
+
+    /// <summary>
+    /// Drops the cached token of <paramref name="auth"/> when it is <paramref name="rejected"/> (the agency refused it),
+    /// so the next request fetches a new one; a token another request already replaced is kept.
+    /// </summary>
+    public void Forget(AuthDefinition auth, string? rejected)
+    {
+        ArgumentNullException.ThrowIfNull(auth);
+        var key = Key(auth);
+        if (tokens.TryGetValue(key, out var cached) && (rejected is null || cached.AccessToken == rejected))
+        {
+            tokens.TryRemove(KeyValuePair.Create(key, cached));
+        }
+    }
+
+    private static string Key(AuthDefinition auth) => $"{auth.TokenUrl}|{auth.ClientId}|{auth.Scope}";
 
     private async Task<CachedToken> FetchAsync(AuthDefinition auth, CancellationToken cancellationToken)
     {

@@ -96,6 +96,9 @@ public sealed record CsvSourceDefinition : SourceDefinition
 
     /// <summary>The declared charset (<c>utf-8</c>, <c>utf-16</c>, <c>windows-1258</c>, ...); a byte order mark wins.</summary>
     public string Encoding { get; init; } = "utf-8";
+
+    /// <summary>Rows per page: the file is read as it arrives and cut into pages of this many rows.</summary>
+    public int PageRows { get; init; } = 5000;
 }
 
 public enum PagingStyle

@@ -96,4 +96,38 @@ public sealed class AuthTests : IDisposable
         Assert.Equal(["NEW"], await host.FetchFieldAsync(source, "ma_xa"));
         Assert.Equal(2, host.Agency.LogEntries.Count(e => e.RequestMessage.Path == "/connect/token"));
     }
+
+    [Fact]
+    public async Task A_refused_oauth2_token_is_fetched_again_and_the_request_sent_once_more()
+    {
+        host.Agency.Given(Request.Create().WithPath("/connect/token").UsingPost()).InScenario("revoked").WillSetStateTo("second")
+            .RespondWith(Response.Create().WithBody("""{"access_token":"tok-1","expires_in":3600}"""));
+        host.Agency.Given(Request.Create().WithPath("/connect/token").UsingPost()).InScenario("revoked").WhenStateIs("second")
+            .RespondWith(Response.Create().WithBody("""{"access_token":"tok-2","expires_in":3600}"""));
+        host.Agency.Given(Request.Create().WithPath("/api/wards").WithHeader("Authorization", "Bearer tok-1")).RespondWith(Response.Create().WithStatusCode(401));
+        host.Agency.Given(Request.Create().WithPath("/api/wards").WithHeader("Authorization", "Bearer tok-2")).RespondWith(Response.Create().WithBody(Page));
+        var source = Source(new AuthDefinition { Kind = AuthKind.OAuth2, TokenUrl = host.Url("/connect/token"), ClientId = "hub", ClientSecret = new Secret("s3cr3t") });
+
+        Assert.Equal(["22738"], await host.FetchFieldAsync(source, "ma_xa"));
+        Assert.Equal(["22738"], await host.FetchFieldAsync(source, "ma_xa")); // the new token is cached
+
+        Assert.Equal(2, host.Agency.LogEntries.Count(e => e.RequestMessage.Path == "/connect/token"));
+        Assert.Equal(["Bearer tok-1", "Bearer tok-2", "Bearer tok-2"], host.Agency.LogEntries.Where(e => e.RequestMessage.Path == "/api/wards")
+            .Select(e => e.RequestMessage.Headers!["Authorization"].Single()));
+    }
+
+    [Fact]
+    public async Task An_agency_that_refuses_every_oauth2_token_fails_the_fetch_after_one_new_token()
+    {
+        host.Agency.Given(Request.Create().WithPath("/connect/token").UsingPost())
+            .RespondWith(Response.Create().WithBody("""{"access_token":"tok","expires_in":3600}"""));
+        host.Agency.Given(Request.Create().WithPath("/api/wards")).RespondWith(Response.Create().WithStatusCode(401));
+        var source = Source(new AuthDefinition { Kind = AuthKind.OAuth2, TokenUrl = host.Url("/connect/token"), ClientId = "hub", ClientSecret = new Secret("s3cr3t") });
+
+        var error = await Assert.ThrowsAsync<AgencyResponseException>(() => host.FetchAllAsync(source));
+
+        Assert.Contains("answered HTTP 401", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, host.Agency.LogEntries.Count(e => e.RequestMessage.Path == "/connect/token"));
+        Assert.Equal(2, host.Agency.LogEntries.Count(e => e.RequestMessage.Path == "/api/wards"));
+    }
 }
