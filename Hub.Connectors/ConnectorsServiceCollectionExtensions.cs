@@ -29,9 +29,6 @@ public static class ConnectorsServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient(AgencyHttp.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            // An answer left unread (refused past a limit, or a failed run) closes its connection rather than being
-            // drained in the background to reuse it: the rest of a 1 GB body is never downloaded.
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { MaxResponseDrainSize = 0 })
             .AddResilienceHandler("agency", (builder, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<ConnectorOptions>>().Value;

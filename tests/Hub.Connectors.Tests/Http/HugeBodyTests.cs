@@ -6,17 +6,17 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hub.Connectors.Tests.Http;
 
 /// <summary>A 1 GB answer: read as it arrives and refused at the limit, never downloaded whole or held in memory.</summary>
-public sealed class HugeBodyTests : IAsyncLifetime, IDisposable
+public sealed class HugeBodyTests : IDisposable
 {
     private const long FileLimit = 8L * 1024 * 1024;
     private readonly AgencyHost host = new(new() { ["Connectors:MaxFileBytes"] = FileLimit.ToString(CultureInfo.InvariantCulture) });
-    private EndlessAgency agency = null!;
+    private readonly EndlessAgency agency = new();
 
-    public async Task InitializeAsync() => agency = await EndlessAgency.StartAsync();
-
-    public async Task DisposeAsync() => await agency.DisposeAsync();
-
-    public void Dispose() => host.Dispose();
+    public void Dispose()
+    {
+        agency.Dispose();
+        host.Dispose();
+    }
 
     /// <summary>What the agency had sent when it saw the hub hang up: about the limit plus socket buffers, far below the gigabyte.</summary>
     private async Task<long> SentWhenCutOffAsync()
