@@ -27,6 +27,42 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         return new RecordChecker(dataset, new NJsonSchemaValidator(dataset.Schema.Json, dataset.Schema.Path), new PersonalDataGuard(dataset.Schema, hashKey));
     }
 
+    /// <summary>
+    /// Checks <paramref name="records"/> in order, in batches of at most <paramref name="batchSize"/> (what one
+    /// <see cref="RecordBatchFetched"/> carries), with the blank and untrimmed values of the valid ones;
+    /// <paramref name="onValid"/> sees the source of each valid record. Polled pages and pushes are checked so.
+    /// </summary>
+    public IEnumerable<CheckedBatch> CheckBatches(IReadOnlyList<JsonElement> records, int batchSize, IReadOnlyDictionary<string, string>? published = null, Action<JsonElement>? onValid = null)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        for (var start = 0; start < records.Count; start += batchSize)
+        {
+            var end = Math.Min(start + batchSize, records.Count);
+            var valid = new List<ValidRecord>(end - start);
+            var rejected = new List<RejectedRecord>();
+            var cleanliness = default(Cleanliness);
+            for (var i = start; i < end; i++)
+            {
+                var (ok, bad) = Check(records[i], published);
+                if (ok is not null)
+                {
+                    valid.Add(ok);
+                    cleanliness += Cleanliness.Of(records[i]);
+                    onValid?.Invoke(records[i]);
+                }
+                else
+                {
+                    rejected.Add(bad!);
+                }
+            }
+
+            yield return new CheckedBatch(valid, rejected, cleanliness);
+        }
+    }
+
+    /// <summary>How many batches <see cref="CheckBatches"/> makes of <paramref name="records"/> records.</summary>
+    public static int BatchCount(int records, int batchSize) => (records + batchSize - 1) / batchSize;
+
     /// <summary>The key of a source record (after mapping), or null when it has none.</summary>
     public string? KeyOf(JsonElement source)
     {
@@ -70,3 +106,6 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         return (new ValidRecord(key, RecordHash.HashHex(canonical), Encoding.UTF8.GetString(canonical)), null);
     }
 }
+
+/// <summary>One batch of checked records: the valid ones, the rejected ones with their reasons, the valid ones' cleanliness.</summary>
+public sealed record CheckedBatch(IReadOnlyList<ValidRecord> Valid, IReadOnlyList<RejectedRecord> Rejected, Cleanliness Cleanliness);

@@ -16,7 +16,17 @@ public sealed class NJsonSchemaValidator : IRecordValidator
 
     public IReadOnlyList<string> Validate(JsonElement record)
     {
-        var errors = schema.Validate(record.GetRawText());
+        ICollection<ValidationError> errors;
+        try
+        {
+            errors = schema.Validate(record.GetRawText());
+        }
+        catch (Exception e) when (e is InvalidCastException or OverflowException or FormatException)
+        {
+            // NJsonSchema fails on some values (a number beyond decimal's range): the record is rejected, not the run.
+            return [$"#: the record could not be validated ({e.Message}); a number larger than decimal allows (about 7.9e28) is the usual cause"];
+        }
+
         if (errors.Count == 0)
         {
             return [];

@@ -5,7 +5,6 @@ using Dapper;
 using Hub.Connectors;
 using Hub.Connectors.Http;
 using Hub.Core.Messages;
-using Hub.Core.Records;
 using Hub.Worker.Catalog;
 using Hub.Worker.Store;
 using Hub.Worker.Telemetry;
@@ -105,28 +104,11 @@ public sealed partial class PushIngestion(
             var request = new FetchedRequest(0, path, now, 202, sha256);
             long accepted = 0, quarantined = 0;
             var batches = 0;
-            foreach (var chunk in records.Chunk(options.Value.BatchSize))
+            foreach (var batch in entry.Checker.CheckBatches(records, options.Value.BatchSize))
             {
-                var valid = new List<ValidRecord>(chunk.Length);
-                var rejected = new List<RejectedRecord>();
-                var cleanliness = default(Cleanliness);
-                foreach (var record in chunk)
-                {
-                    var (ok, bad) = entry.Checker.Check(record);
-                    if (ok is not null)
-                    {
-                        valid.Add(ok);
-                        cleanliness += Cleanliness.Of(record);
-                    }
-                    else
-                    {
-                        rejected.Add(bad!);
-                    }
-                }
-
-                await bus.Publish(new RecordBatchFetched(runId, datasetId, batches++, request, valid, rejected, cleanliness.BlankValues, cleanliness.UntrimmedValues), cancellationToken);
-                accepted += valid.Count;
-                quarantined += rejected.Count;
+                await bus.Publish(new RecordBatchFetched(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues), cancellationToken);
+                accepted += batch.Valid.Count;
+                quarantined += batch.Rejected.Count;
             }
 
             await bus.Publish(new RunFetchCompleted(runId, datasetId, batches, records.Count), cancellationToken);

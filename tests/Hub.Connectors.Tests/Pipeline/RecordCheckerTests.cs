@@ -68,6 +68,36 @@ public class RecordCheckerTests
     }
 
     [Fact]
+    public void A_number_too_large_for_the_validator_is_rejected_with_a_reason_instead_of_failing_the_run()
+    {
+        const string text = """{"ten_xa":"Phường Đô Vinh","ma_xa":"22738","dan_so":12345678901234567890123}""";
+
+        var (valid, rejected) = Checker.Check(Json(text));
+
+        Assert.Null(valid);
+        Assert.Equal(text, rejected!.Json);
+        Assert.Contains(rejected.Errors, e => e.Contains("could not be validated", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Batches_keep_the_order_and_size_and_count_what_they_hold()
+    {
+        var records = Enumerable.Range(0, 7)
+            .Select(i => Json(i == 3 ? """{"ma_xa":"x"}""" : $$"""{"ten_xa":" Xã {{i}}","ma_xa":"2270{{i}}","dan_so":{{i}}}"""))
+            .ToList();
+        var seen = new List<string>();
+
+        var batches = Checker.CheckBatches(records, 3, onValid: r => seen.Add(r.GetProperty("ma_xa").GetString()!)).ToList();
+
+        Assert.Equal(RecordChecker.BatchCount(7, 3), batches.Count);
+        Assert.Equal([3, 3, 1], batches.Select(b => b.Valid.Count + b.Rejected.Count));
+        Assert.Equal(["22700", "22701", "22702", "22704", "22705", "22706"], batches.SelectMany(b => b.Valid).Select(v => v.Key));
+        Assert.Equal(seen, batches.SelectMany(b => b.Valid).Select(v => v.Key));
+        Assert.Equal("x", Assert.Single(batches[1].Rejected).Key);
+        Assert.Equal([3, 2, 1], batches.Select(b => b.Cleanliness.UntrimmedValues));
+    }
+
+    [Fact]
     public void A_record_without_its_key_is_rejected_and_says_so()
     {
         var (valid, rejected) = Checker.Check(Json("""{"ten_xa":"Xã Không Mã"}"""));
