@@ -44,6 +44,8 @@ public static class ApiServiceCollectionExtensions
         services.AddHealthChecks().AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", tags: ["ready"]);
         services.AddSingleton<DatasetQueries>();
         services.AddOptions<RecordPageOptions>().Bind(configuration.GetSection(RecordPageOptions.SectionName));
+        services.AddSingleton<DatasetHeads>();
+        services.AddHostedService<DatasetChangeListener>();
         services.AddSingleton<RecordPages>();
         services.AddSingleton<RunQueries>();
         services.AddSingleton<QuarantineReplay>();

@@ -14,6 +14,12 @@ public sealed class RecordPageOptions
 
     /// <summary>Memory for serialised pages of published versions, in MiB; 0 turns the cache off.</summary>
     public int CacheMegabytes { get; set; } = 64;
+
+    /// <summary>
+    /// Longest a dataset's current version is taken from memory without asking PostgreSQL, a safety net only: a
+    /// publication drops it at once through <c>hub_dataset_changed</c> notifications.
+    /// </summary>
+    public TimeSpan HeadMaxAge { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>What the dataset's row says when a page is asked for: its table, current version and registration stamp.</summary>
@@ -38,22 +44,25 @@ public sealed record RecordPageResponse(long Version, byte[]? Json, string? ETag
 /// Pages of records, served from memory when they are of a published version.
 /// A published version never changes (rows carry <c>_version_from</c>/<c>_version_to</c> and the writer only closes
 /// rows at a newer version), so the JSON of a page of version v is the same for ever once v is published: it is
-/// cached by (dataset, registration stamp, v, after, limit). The current version is read from the database on every
-/// request, so a publication is visible at once; only pages of versions up to the current one are cached or tagged.
+/// cached by (dataset, registration stamp, v, after, limit). The current version comes from <see cref="DatasetHeads"/>
+/// (dropped by a notification when a publication commits) or from PostgreSQL; only pages of versions up to the
+/// current one are cached or tagged.
 /// </summary>
 public sealed class RecordPages : IDisposable
 {
     private static readonly string SystemColumns = "'{" + string.Join(',', DatasetRegistry.SystemColumns) + "}'::text[]";
 
     private readonly NpgsqlDataSource dataSource;
+    private readonly DatasetHeads heads;
     private readonly JsonSerializerOptions json;
     private readonly MemoryCache? cache;
 
-    public RecordPages(NpgsqlDataSource dataSource, IOptions<JsonOptions> json, IOptions<RecordPageOptions> options)
+    public RecordPages(NpgsqlDataSource dataSource, DatasetHeads heads, IOptions<JsonOptions> json, IOptions<RecordPageOptions> options)
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(options);
         this.dataSource = dataSource;
+        this.heads = heads;
         this.json = json.Value.SerializerOptions;
         if (options.Value.CacheMegabytes > 0)
         {
@@ -70,43 +79,71 @@ public sealed class RecordPages : IDisposable
         string id, long? version, DateTimeOffset? asOf, string? after, int limit, Func<string, bool> clientHas, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(clientHas);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (await HeadAsync(connection, id, asOf, cancellationToken) is not { } head)
+        NpgsqlConnection? connection = null;
+        try
         {
-            return null;
-        }
+            DatasetHead head;
+            if (asOf is null && heads.TryGet(id, out var known))
+            {
+                head = known;
+            }
+            else
+            {
+                var generation = heads.Generation;
+                connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                if (await HeadAsync(connection, id, asOf, cancellationToken) is not { } read)
+                {
+                    return null;
+                }
 
-        var at = version ?? head.VersionAsOf ?? head.CurrentVersion;
-        var published = at <= head.CurrentVersion;
-        var immutable = published && version is not null;
-        if (!published)
+                head = read;
+                if (asOf is null)
+                {
+                    heads.Store(id, head, generation);
+                }
+            }
+
+            var at = version ?? head.VersionAsOf ?? head.CurrentVersion;
+            if (at > head.CurrentVersion)
+            {
+                // A version not published yet shows the current rows: neither cached nor tagged.
+                connection ??= await dataSource.OpenConnectionAsync(cancellationToken);
+                var (future, _) = await QueryPageAsync(connection, id, head, at, readCurrent: false, after, limit, cancellationToken);
+                return new RecordPageResponse(at, Serialize(id, at, future, limit), null, false, false);
+            }
+
+            var immutable = version is not null;
+            var etag = $"\"{at}-{head.Stamp:x}\"";
+            if (clientHas(etag))
+            {
+                return new RecordPageResponse(at, null, etag, immutable, true);
+            }
+
+            var key = new PageKey(id, head.Stamp, at, after, limit);
+            if (cache is not null && cache.TryGetValue(key, out byte[]? cached) && cached is not null)
+            {
+                return new RecordPageResponse(at, cached, etag, immutable, false);
+            }
+
+            connection ??= await dataSource.OpenConnectionAsync(cancellationToken);
+            var (page, sameHead) = await QueryPageAsync(connection, id, head, at, readCurrent: at == head.CurrentVersion, after, limit, cancellationToken);
+            await connection.DisposeAsync();
+            connection = null;
+            var body = Serialize(id, at, page, limit);
+            if (cache is not null && sameHead)
+            {
+                cache.Set(key, body, new MemoryCacheEntryOptions { Size = body.Length + 200 });
+            }
+
+            return new RecordPageResponse(at, body, etag, immutable, false);
+        }
+        finally
         {
-            // A version not published yet shows the current rows: neither cached nor tagged.
-            var (future, _) = await QueryPageAsync(connection, id, head, at, readCurrent: false, after, limit, cancellationToken);
-            return new RecordPageResponse(at, Serialize(id, at, future, limit), null, false, false);
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
         }
-
-        var etag = $"\"{at}-{head.Stamp:x}\"";
-        if (clientHas(etag))
-        {
-            return new RecordPageResponse(at, null, etag, immutable, true);
-        }
-
-        var key = new PageKey(id, head.Stamp, at, after, limit);
-        if (cache is not null && cache.TryGetValue(key, out byte[]? cached) && cached is not null)
-        {
-            return new RecordPageResponse(at, cached, etag, immutable, false);
-        }
-
-        var (page, sameHead) = await QueryPageAsync(connection, id, head, at, readCurrent: at == head.CurrentVersion, after, limit, cancellationToken);
-        await connection.CloseAsync();
-        var body = Serialize(id, at, page, limit);
-        if (cache is not null && sameHead)
-        {
-            cache.Set(key, body, new MemoryCacheEntryOptions { Size = body.Length + 200 });
-        }
-
-        return new RecordPageResponse(at, body, etag, immutable, false);
     }
 
     public void Dispose() => cache?.Dispose();
