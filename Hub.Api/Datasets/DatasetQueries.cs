@@ -26,7 +26,10 @@ public sealed record DatasetSummary
     public RunSummary? LastRun { get; init; }
 }
 
-/// <summary>One page of a dataset's records at one version; <c>Next</c> is the <c>after</c> value of the next page.</summary>
+/// <summary>
+/// One page of a dataset's records at one version; <c>Next</c> is the <c>after</c> value of the next page.
+/// <see cref="RecordPages"/> writes its JSON (serialised once per page and version, then served from memory).
+/// </summary>
 public sealed record RecordPage(string DatasetId, long Version, IReadOnlyList<JsonElement> Records, string? Next);
 
 /// <summary>A published version of a dataset with what it changed.</summary>
@@ -53,40 +56,6 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
     public async Task<DatasetSummary?> GetAsync(string id, CancellationToken cancellationToken) =>
         (await QueryAsync("d.id = @id", new { id }, cancellationToken)).SingleOrDefault();
 
-    /// <summary>
-    /// Records of <paramref name="version"/> (else the version current at <paramref name="asOf"/>, else the current one)
-    /// in key order, after <paramref name="after"/>.
-    /// Returns null when the dataset does not exist.
-    /// </summary>
-    public async Task<RecordPage?> RecordsAsync(string id, long? version, DateTimeOffset? asOf, string? after, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (await FindAsync(connection, id, cancellationToken) is not { } dataset)
-        {
-            return null;
-        }
-
-        var at = version ?? (asOf is { } time ? await VersionAtAsync(connection, id, time, cancellationToken) : dataset.CurrentVersion);
-
-        // The current version reads the partial index of current rows in key order; a past one reads the history.
-        // One JSON array per page, built by PostgreSQL and parsed once.
-        var (json, count, last) = await connection.QuerySingleAsync<(string Json, int Count, string? Last)>(new CommandDefinition(
-            $"""
-            select coalesce(json_agg(p.record order by p.key), '[]')::text, count(*)::int, max(p.key)
-            from (
-                select t._key as key, to_jsonb(t) - @system as record
-                from {DatasetRegistry.QualifiedTable(dataset.TableName)} t
-                where {(at == dataset.CurrentVersion ? "t._version_to is null" : "t._version_from <= @at and (t._version_to is null or t._version_to > @at)")}
-                  {(after is null ? string.Empty : "and t._key > @after")}
-                order by t._key
-                limit @limit
-            ) p
-            """,
-            new { system = DatasetRegistry.SystemColumns.ToArray(), at, after, limit }, cancellationToken: cancellationToken));
-        var records = JsonDocument.Parse(json).RootElement.Clone().EnumerateArray().ToList();
-        return new RecordPage(id, at, records, count == limit ? last : null);
-    }
-
     /// <summary>The dataset's table and current version, or null when the dataset does not exist.</summary>
     public async Task<(string TableName, long CurrentVersion)?> FindAsync(NpgsqlConnection connection, string id, CancellationToken cancellationToken)
     {
@@ -94,11 +63,6 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
             "select table_name, current_version from hub.datasets where id = @id", new { id }, cancellationToken: cancellationToken));
         return dataset.TableName is null ? null : dataset;
     }
-
-    /// <summary>The version that was current at <paramref name="asOf"/> (0 before the first publication).</summary>
-    public static async Task<long> VersionAtAsync(NpgsqlConnection connection, string id, DateTimeOffset asOf, CancellationToken cancellationToken) =>
-        await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "select coalesce(max(version), 0) from hub.versions where dataset_id = @id and published_at <= @asOf", new { id, asOf }, cancellationToken: cancellationToken));
 
     public async Task<IReadOnlyList<VersionSummary>?> VersionsAsync(string id, CancellationToken cancellationToken)
     {

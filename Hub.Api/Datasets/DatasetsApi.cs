@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
 
 namespace Hub.Api.Datasets;
 
@@ -12,7 +13,12 @@ public static class DatasetsApi
         var group = endpoints.MapGroup("/api/datasets").WithTags("Datasets");
         group.MapGet("/", ListAsync).WithSummary("The catalogue: every dataset with its metadata and last run");
         group.MapGet("/{id}", GetAsync).WithSummary("One dataset with its metadata and last run");
-        group.MapGet("/{id}/records", RecordsAsync).WithSummary("Records of the current version, or of ?version= / the version current ?asOf= a time, in key order, with keyset paging");
+        group.MapGet("/{id}/records", RecordsAsync)
+            .WithSummary("Records of the current version, or of ?version= / the version current ?asOf= a time, in key order, with keyset paging")
+            .Produces<RecordPage>(StatusCodes.Status200OK)
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id}/versions", VersionsAsync).WithSummary("Published versions, newest first, with their counts and times");
         group.MapGet("/{id}/quality", QualityAsync).WithSummary("Quality checks (correct, complete, clean) of the latest runs, newest first");
         group.MapGet("/{id}/changes", ChangesAsync).WithSummary("Record changes (c/u/d with values) after version ?since=, in version and key order");
@@ -25,8 +31,13 @@ public static class DatasetsApi
     private static async Task<Results<Ok<DatasetSummary>, ProblemHttpResult>> GetAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>
         await queries.GetAsync(id, cancellationToken) is { } dataset ? TypedResults.Ok(dataset) : NotFound(id);
 
-    private static async Task<Results<Ok<RecordPage>, ProblemHttpResult>> RecordsAsync(
-        DatasetQueries queries, string id, int? limit, string? after, long? version, DateTimeOffset? asOf, CancellationToken cancellationToken)
+    /// <summary>
+    /// The page's JSON comes from <see cref="RecordPages"/> (cached for published versions). A page of a published
+    /// version carries an ETag (version and registration) and answers 304 to a matching <c>If-None-Match</c>; an
+    /// explicit <c>?version=</c> is immutable, the current version and <c>?asOf=</c> must be revalidated.
+    /// </summary>
+    private static async Task<IResult> RecordsAsync(
+        HttpContext http, RecordPages pages, string id, int? limit, string? after, long? version, DateTimeOffset? asOf, CancellationToken cancellationToken)
     {
         if (version is not null && asOf is not null)
         {
@@ -43,7 +54,32 @@ public static class DatasetsApi
             return TypedResults.Problem("version must be 0 or more", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        return await queries.RecordsAsync(id, version, asOf, after, limit ?? 100, cancellationToken) is { } page ? TypedResults.Ok(page) : NotFound(id);
+        var ifNoneMatch = http.Request.GetTypedHeaders().IfNoneMatch;
+        var page = await pages.ReadAsync(id, version, asOf, after, limit ?? 100, etag => Matches(ifNoneMatch, etag), cancellationToken);
+        if (page is null)
+        {
+            return NotFound(id);
+        }
+
+        if (page.ETag is not null)
+        {
+            http.Response.Headers.ETag = page.ETag;
+            http.Response.Headers.CacheControl = page.Immutable ? "public, max-age=31536000, immutable" : "no-cache";
+        }
+
+        return page.NotModified ? TypedResults.StatusCode(StatusCodes.Status304NotModified) : TypedResults.Bytes(page.Json!, "application/json; charset=utf-8");
+    }
+
+    /// <summary>If-None-Match holds <paramref name="etag"/> (weak comparison) or <c>*</c>.</summary>
+    private static bool Matches(IList<EntityTagHeaderValue> ifNoneMatch, string etag)
+    {
+        if (ifNoneMatch.Count == 0)
+        {
+            return false;
+        }
+
+        var tag = new EntityTagHeaderValue(etag);
+        return ifNoneMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || candidate.Compare(tag, useStrongComparison: false));
     }
 
     private static async Task<Results<Ok<IReadOnlyList<VersionSummary>>, ProblemHttpResult>> VersionsAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>

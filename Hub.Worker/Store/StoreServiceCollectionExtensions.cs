@@ -15,9 +15,10 @@ public static class StoreServiceCollectionExtensions
 
     /// <summary>
     /// The PostgreSQL store (connection string <c>Hub</c>): data source, migrations applied at start, the
-    /// dataset registry, run bookkeeping and the snapshot writer.
+    /// dataset registry, run bookkeeping and the snapshot writer. <paramref name="configureDataSource"/> lets a host
+    /// tune its own data source (the API prepares its frequent reads).
     /// </summary>
-    public static IServiceCollection AddHubStore(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddHubStore(this IServiceCollection services, IConfiguration configuration, Action<NpgsqlDataSourceBuilder>? configureDataSource = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -40,6 +41,8 @@ public static class StoreServiceCollectionExtensions
                 var store = configuration.GetSection(StoreOptions.SectionName).Get<StoreOptions>() ?? new StoreOptions();
                 builder.ConnectionStringBuilder.CommandTimeout = (int)store.CommandTimeout.TotalSeconds;
             }
+
+            configureDataSource?.Invoke(builder);
             return builder.Build();
         });
         services.AddSingleton<DbDataSource>(sp => sp.GetRequiredService<NpgsqlDataSource>());
