@@ -60,9 +60,6 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         }
     }
 
-    /// <summary>How many batches <see cref="CheckBatches"/> makes of <paramref name="records"/> records.</summary>
-    public static int BatchCount(int records, int batchSize) => (records + batchSize - 1) / batchSize;
-
     /// <summary>The key of a source record (after mapping), or null when it has none.</summary>
     public string? KeyOf(JsonElement source)
     {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using Hub.Connectors;
 using Hub.Connectors.Http;
-using Hub.Connectors.Pipeline;
 using Hub.Core.Catalog;
 using Hub.Core.Messages;
 using Hub.Worker.Catalog;
@@ -46,39 +45,38 @@ public sealed partial class DatasetSync(
         activity?.SetTag("hub.run", runId);
         LogStarted(logger, datasetId, runId, trigger);
         var batchSize = options.Value.BatchSize;
-        var progress = new Progress();
+        int requests = 0, batches = 0;
+        long fetched = 0, rejectedTotal = 0;
+        string? maxCursor = null;
         try
         {
-            // Pages are checked two (or one per core) at a time: checking is CPU-bound, and while one page waits for
-            // PostgreSQL or the broker another is checked. Request and batch numbers follow the agency's page order.
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount), CancellationToken = cancellationToken };
-            await Parallel.ForEachAsync(Numbered(sources.FetchAsync(source, cancellationToken).Prefetch(ahead: 2, cancellationToken), batchSize, progress), parallel, async (item, token) =>
+            await foreach (var page in sources.FetchAsync(source, cancellationToken).Prefetch(ahead: 2, cancellationToken))
             {
-                using var page = item.Page;
-                var keys = page.Records.Select(entry.Checker.KeyOf).OfType<string>().ToList();
-                var recorded = runs.RecordRequestAsync(runId, item.Request, page, token);
-                var lookup = runs.PublishedHashesAsync(datasetId, keys, dataset.Schema.Version, token);
-                await Task.WhenAll(recorded, lookup);
-                var published = await lookup;
-                var request = new FetchedRequest(item.Request, page.Url.ToString(), page.FetchedAt, page.StatusCode, page.PayloadSha256);
-                string? pageCursor = null;
-                var sequence = item.FirstBatch;
-                foreach (var batch in entry.Checker.CheckBatches(page.Records, batchSize, published, record => pageCursor = Later(pageCursor, CursorValue(record, incremental))))
+                using (page)
                 {
-                    using (HubTelemetry.Source.StartActivity("publish batch"))
+                    // The page's lineage is stored while the published hashes of its keys are looked up.
+                    var keys = page.Records.Select(entry.Checker.KeyOf).OfType<string>().ToList();
+                    var recorded = runs.RecordRequestAsync(runId, requests, page, cancellationToken);
+                    var lookup = runs.PublishedHashesAsync(datasetId, keys, dataset.Schema.Version, cancellationToken);
+                    await Task.WhenAll(recorded, lookup);
+                    var request = new FetchedRequest(requests, page.Url.ToString(), page.FetchedAt, page.StatusCode, page.PayloadSha256);
+                    foreach (var batch in entry.Checker.CheckBatches(page.Records, batchSize, await lookup, record => maxCursor = Later(maxCursor, CursorValue(record, incremental))))
                     {
-                        await bus.Publish(
-                            new RecordBatchFetched(runId, datasetId, sequence++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues),
-                            token);
+                        using (HubTelemetry.Source.StartActivity("publish batch"))
+                        {
+                            await bus.Publish(
+                                new RecordBatchFetched(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues),
+                                cancellationToken);
+                        }
+
+                        rejectedTotal += batch.Rejected.Count;
                     }
 
-                    progress.Rejected(batch.Rejected.Count);
+                    fetched += page.Records.Count;
+                    requests++;
                 }
+            }
 
-                progress.Checked(page.Records.Count, pageCursor);
-            });
-
-            var (requests, batches, fetched, rejectedTotal, maxCursor) = progress.Totals;
             await bus.Publish(new RunFetchCompleted(runId, datasetId, batches, fetched, maxCursor), cancellationToken);
             HubTelemetry.RecordsFetched.Add(fetched, new KeyValuePair<string, object?>("dataset", datasetId));
             HubTelemetry.RecordsQuarantined.Add(rejectedTotal, new KeyValuePair<string, object?>("dataset", datasetId));
@@ -104,69 +102,9 @@ public sealed partial class DatasetSync(
         return runId;
     }
 
-    /// <summary>The pages with their request number and the number of their first batch, counted in page order.</summary>
-    private static async IAsyncEnumerable<(FetchedPage Page, int Request, int FirstBatch)> Numbered(IAsyncEnumerable<FetchedPage> pages, int batchSize, Progress progress)
-    {
-        await foreach (var page in pages)
-        {
-            var (request, firstBatch) = progress.Fetched(RecordChecker.BatchCount(page.Records.Count, batchSize));
-            yield return (page, request, firstBatch);
-        }
-    }
-
     /// <summary>The later of two cursor values (null is none).</summary>
     private static string? Later(string? cursor, string? other) =>
         other is not null && (cursor is null || IncrementalDefinition.Compare(other, cursor) > 0) ? other : cursor;
-
-    /// <summary>The counts of a run's fetch, updated by the pages checked at the same time.</summary>
-    private sealed class Progress
-    {
-        private readonly Lock gate = new();
-        private int requests;
-        private int batches;
-        private long fetched;
-        private long rejected;
-        private string? cursor;
-
-        public (int Requests, int Batches, long Fetched, long Rejected, string? Cursor) Totals
-        {
-            get
-            {
-                lock (gate)
-                {
-                    return (requests, batches, fetched, rejected, cursor);
-                }
-            }
-        }
-
-        /// <summary>A page arrived that makes <paramref name="pageBatches"/> batches: its request number and first batch number.</summary>
-        public (int Request, int FirstBatch) Fetched(int pageBatches)
-        {
-            lock (gate)
-            {
-                var numbers = (requests++, batches);
-                batches += pageBatches;
-                return numbers;
-            }
-        }
-
-        public void Rejected(int count)
-        {
-            lock (gate)
-            {
-                rejected += count;
-            }
-        }
-
-        public void Checked(int records, string? pageCursor)
-        {
-            lock (gate)
-            {
-                fetched += records;
-                cursor = Later(cursor, pageCursor);
-            }
-        }
-    }
 
     /// <summary>The cursor field of a source record as text (a string or a number), or null (always, without incremental sync).</summary>
     private static string? CursorValue(JsonElement record, IncrementalDefinition? incremental) =>
