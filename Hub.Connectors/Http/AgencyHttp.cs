@@ -90,6 +90,12 @@ public sealed class StreamedAgencyResponse : IAsyncDisposable
             throw new AgencyResponseException($"{Head.Url} broke off its answer: {e.Message}", e);
         }
 
+        if (idleTimeout is not null)
+        {
+            // The caller may take its time between reads (a slow writer): only a read itself is timed.
+            timeout.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
+
         received += read;
         limit.Check(Head.Url, received);
         return read;

@@ -62,4 +62,27 @@ public sealed class HugeBodyTests : IDisposable
         Assert.InRange(records, FileLimit / 40, FileLimit / 20); // rows of 24 bytes: the file was read up to the limit
         Assert.InRange(await SentWhenCutOffAsync(), FileLimit / 2, FileLimit + (64L * 1024 * 1024));
     }
+
+    [Fact]
+    public async Task Only_a_read_of_a_streamed_file_is_timed_not_the_time_the_hub_takes_between_reads()
+    {
+        using var small = new AgencyHost(new() { ["Connectors:MaxFileBytes"] = "300000" });
+        var source = new CsvSourceDefinition { Url = agency.Url("/huge.csv"), Delimiter = ';', PageRows = 5000, Timeout = TimeSpan.FromSeconds(1) };
+        var pages = 0;
+
+        var error = await Assert.ThrowsAsync<AgencyResponseException>(async () =>
+        {
+            await foreach (var page in small.Services.GetRequiredService<RecordSources>().FetchAsync(source, CancellationToken.None))
+            {
+                using (page)
+                {
+                    pages++;
+                    await Task.Delay(TimeSpan.FromSeconds(1.5)); // a slow writer: longer than the source's timeout
+                }
+            }
+        });
+
+        Assert.Contains("Connectors:MaxFileBytes", error.Message, StringComparison.Ordinal);
+        Assert.True(pages >= 2, $"{pages} pages");
+    }
 }
