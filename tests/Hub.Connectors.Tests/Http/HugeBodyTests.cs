@@ -67,7 +67,7 @@ public sealed class HugeBodyTests : IDisposable
     public async Task Only_a_read_of_a_streamed_file_is_timed_not_the_time_the_hub_takes_between_reads()
     {
         using var small = new AgencyHost(new() { ["Connectors:MaxFileBytes"] = "300000" });
-        var source = new CsvSourceDefinition { Url = agency.Url("/huge.csv"), Delimiter = ';', PageRows = 5000, Timeout = TimeSpan.FromSeconds(1) };
+        var source = new CsvSourceDefinition { Url = agency.Url("/huge.csv"), Delimiter = ';', PageRows = 5000, Timeout = TimeSpan.FromSeconds(2) };
         var pages = 0;
 
         var error = await Assert.ThrowsAsync<AgencyResponseException>(async () =>
@@ -77,7 +77,7 @@ public sealed class HugeBodyTests : IDisposable
                 using (page)
                 {
                     pages++;
-                    await Task.Delay(TimeSpan.FromSeconds(1.5)); // a slow writer: longer than the source's timeout
+                    await Task.Delay(TimeSpan.FromSeconds(2.5)); // a slow writer: longer than the source's timeout
                 }
             }
         });
