@@ -32,23 +32,22 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
     /// <see cref="RecordBatchFetched"/> carries), with the blank and untrimmed values of the valid ones;
     /// <paramref name="onValid"/> sees the source of each valid record. Polled pages and pushes are checked so.
     /// </summary>
-    public IEnumerable<CheckedBatch> CheckBatches(IReadOnlyList<JsonElement> records, int batchSize, IReadOnlyDictionary<string, string>? published = null, Action<JsonElement>? onValid = null)
+    public IEnumerable<CheckedBatch> CheckBatches(IEnumerable<MappedRecord> records, int batchSize, IReadOnlyDictionary<string, string>? published = null, Action<JsonElement>? onValid = null)
     {
         ArgumentNullException.ThrowIfNull(records);
-        for (var start = 0; start < records.Count; start += batchSize)
+        foreach (var chunk in records.Chunk(batchSize))
         {
-            var end = Math.Min(start + batchSize, records.Count);
-            var valid = new List<ValidRecord>(end - start);
+            var valid = new List<ValidRecord>(chunk.Length);
             var rejected = new List<RejectedRecord>();
             var cleanliness = default(Cleanliness);
-            for (var i = start; i < end; i++)
+            foreach (var record in chunk)
             {
-                var (ok, bad) = Check(records[i], published);
+                var (ok, bad) = Check(record, published);
                 if (ok is not null)
                 {
                     valid.Add(ok);
-                    cleanliness += Cleanliness.Of(records[i]);
-                    onValid?.Invoke(records[i]);
+                    cleanliness += Cleanliness.Of(record.Source);
+                    onValid?.Invoke(record.Source);
                 }
                 else
                 {
@@ -60,49 +59,61 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         }
     }
 
-    /// <summary>The key of a source record (after mapping), or null when it has none.</summary>
-    public string? KeyOf(JsonElement source)
-    {
-        var record = RecordMapper.Map(source, Dataset.Mapping, []);
-        return RecordKey.TryBuild(record, Dataset.PrimaryKey, out var key, out _) ? key : null;
-    }
-
     /// <summary>
-    /// Maps the source record (the dataset's <c>mapping</c>), then checks its key and schema. When
-    /// <paramref name="published"/> gives the content hash the key has in the published version (published under
-    /// the same schema version) and the record's hash is the same, the record is unchanged: it is valid without
-    /// being validated again, and its JSON is not sent (<see cref="ValidRecord.Json"/> is null).
+    /// The source record after the dataset's <c>mapping</c>, with its key and the conversion and key errors; a
+    /// record is mapped once, whether its key is looked up before it is checked or not.
     /// </summary>
-    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(JsonElement source, IReadOnlyDictionary<string, string>? published = null)
+    public MappedRecord Map(JsonElement source)
     {
         var errors = new List<string>();
         var record = RecordMapper.Map(source, Dataset.Mapping, errors);
-        if (!RecordKey.TryBuild(record, Dataset.PrimaryKey, out var key, out var keyError))
+        if (RecordKey.TryBuild(record, Dataset.PrimaryKey, out var key, out var keyError))
         {
-            errors.Add(keyError!);
+            return new MappedRecord(source, record, key, errors);
         }
 
+        errors.Add(keyError!);
+        return new MappedRecord(source, record, null, errors);
+    }
+
+    /// <summary>Maps (<see cref="Map"/>) and checks one source record; see <see cref="Check(MappedRecord, IReadOnlyDictionary{string, string}?)"/>.</summary>
+    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(JsonElement source, IReadOnlyDictionary<string, string>? published = null) =>
+        Check(Map(source), published);
+
+    /// <summary>
+    /// Checks a mapped record's key and schema. When <paramref name="published"/> gives the content hash the key has
+    /// in the published version (published under the same schema version) and the record's hash is the same, the
+    /// record is unchanged: it is valid without being validated again, and its JSON is not sent
+    /// (<see cref="ValidRecord.Json"/> is null).
+    /// </summary>
+    public (ValidRecord? Valid, RejectedRecord? Rejected) Check(MappedRecord mapped, IReadOnlyDictionary<string, string>? published = null)
+    {
+        ArgumentNullException.ThrowIfNull(mapped);
+        var record = mapped.Record;
         byte[]? canonical = null;
-        if (errors.Count == 0 && published is not null && published.TryGetValue(key, out var publishedHash))
+        if (mapped.Errors.Count == 0 && published is not null && published.TryGetValue(mapped.Key!, out var publishedHash))
         {
             canonical = RecordHash.CanonicalJson(guard.Protect(record));
             var hash = RecordHash.HashHex(canonical);
             if (hash == publishedHash)
             {
-                return (new ValidRecord(key, hash, null), null);
+                return (new ValidRecord(mapped.Key!, hash, null), null);
             }
         }
 
-        errors.AddRange(validator.Validate(record));
+        var errors = mapped.Errors.Concat(validator.Validate(record)).ToList();
         if (errors.Count > 0)
         {
-            return (null, new RejectedRecord(keyError is null ? key : null, source.GetRawText(), errors));
+            return (null, new RejectedRecord(mapped.Key, mapped.Source.GetRawText(), errors));
         }
 
         canonical ??= RecordHash.CanonicalJson(guard.Protect(record));
-        return (new ValidRecord(key, RecordHash.HashHex(canonical), Encoding.UTF8.GetString(canonical)), null);
+        return (new ValidRecord(mapped.Key!, RecordHash.HashHex(canonical), Encoding.UTF8.GetString(canonical)), null);
     }
 }
+
+/// <summary>A source record after mapping: the record to check, its key (null when it has none) and the errors so far.</summary>
+public sealed record MappedRecord(JsonElement Source, JsonElement Record, string? Key, IReadOnlyList<string> Errors);
 
 /// <summary>One batch of checked records: the valid ones, the rejected ones with their reasons, the valid ones' cleanliness.</summary>
 public sealed record CheckedBatch(IReadOnlyList<ValidRecord> Valid, IReadOnlyList<RejectedRecord> Rejected, Cleanliness Cleanliness);

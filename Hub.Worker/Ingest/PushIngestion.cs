@@ -104,7 +104,7 @@ public sealed partial class PushIngestion(
             var request = new FetchedRequest(0, path, now, 202, sha256);
             long accepted = 0, quarantined = 0;
             var batches = 0;
-            foreach (var batch in entry.Checker.CheckBatches(records, options.Value.BatchSize))
+            foreach (var batch in entry.Checker.CheckBatches(records.Select(entry.Checker.Map), options.Value.BatchSize))
             {
                 await bus.Publish(new RecordBatchFetched(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues), cancellationToken);
                 accepted += batch.Valid.Count;

@@ -55,12 +55,13 @@ public sealed partial class DatasetSync(
                 using (page)
                 {
                     // The page's lineage is stored while the published hashes of its keys are looked up.
-                    var keys = page.Records.Select(entry.Checker.KeyOf).OfType<string>().ToList();
+                    var mapped = page.Records.Select(entry.Checker.Map).ToList();
+                    var keys = mapped.Select(m => m.Key).OfType<string>().ToList();
                     var recorded = runs.RecordRequestAsync(runId, requests, page, cancellationToken);
                     var lookup = runs.PublishedHashesAsync(datasetId, keys, dataset.Schema.Version, cancellationToken);
                     await Task.WhenAll(recorded, lookup);
                     var request = new FetchedRequest(requests, page.Url.ToString(), page.FetchedAt, page.StatusCode, page.PayloadSha256);
-                    foreach (var batch in entry.Checker.CheckBatches(page.Records, batchSize, await lookup, record => maxCursor = Later(maxCursor, CursorValue(record, incremental))))
+                    foreach (var batch in entry.Checker.CheckBatches(mapped, batchSize, await lookup, record => maxCursor = Later(maxCursor, CursorValue(record, incremental))))
                     {
                         using (HubTelemetry.Source.StartActivity("publish batch"))
                         {

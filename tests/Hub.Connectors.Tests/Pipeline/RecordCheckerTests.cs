@@ -87,7 +87,7 @@ public class RecordCheckerTests
             .ToList();
         var seen = new List<string>();
 
-        var batches = Checker.CheckBatches(records, 3, onValid: r => seen.Add(r.GetProperty("ma_xa").GetString()!)).ToList();
+        var batches = Checker.CheckBatches(records.Select(Checker.Map), 3, onValid: r => seen.Add(r.GetProperty("ma_xa").GetString()!)).ToList();
 
         Assert.Equal([3, 3, 1], batches.Select(b => b.Valid.Count + b.Rejected.Count));
         Assert.Equal(["22700", "22701", "22702", "22704", "22705", "22706"], batches.SelectMany(b => b.Valid).Select(v => v.Key));
