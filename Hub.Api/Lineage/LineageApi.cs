@@ -45,7 +45,7 @@ public static class LineageApi
             return TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
         }
 
-        var rows = await connection.QueryAsync<LineageRow>(new CommandDefinition(
+        var versions = (await connection.QueryAsync<VersionRow, RecordOrigin, RecordVersion>(new CommandDefinition(
             $"""
             select t._version_from as VersionFrom, t._version_to as VersionTo, t._hash as ContentHash,
                    (to_jsonb(t) - @system)::text as ValuesJson,
@@ -58,13 +58,9 @@ public static class LineageApi
             join hub.run_requests q on q.run_id = b.run_id and q.sequence = b.request_sequence
             where t._key = @key
             order by t._version_from
-            """, new { system = DatasetRegistry.SystemColumns.ToArray(), key }, cancellationToken: cancellationToken));
-        var versions = rows.Select(r => new RecordVersion(
-            r.VersionFrom,
-            r.VersionTo,
-            r.ContentHash,
-            JsonDocument.Parse(r.ValuesJson).RootElement.Clone(),
-            new RecordOrigin(r.RunId, r.Trigger, r.RunStartedAt, r.ConfigRevision, r.SchemaVersion, r.RequestUrl, r.FetchedAt, r.StatusCode, r.PayloadSha256))).ToList();
+            """, new { system = DatasetRegistry.SystemColumns.ToArray(), key }, cancellationToken: cancellationToken),
+            (row, origin) => new RecordVersion(row.VersionFrom, row.VersionTo, row.ContentHash, JsonDocument.Parse(row.ValuesJson).RootElement.Clone(), origin),
+            splitOn: nameof(RecordOrigin.RunId))).AsList();
         return versions.Count == 0
             ? TypedResults.Problem($"dataset '{dataset}' has never published a record with key '{key}'", statusCode: StatusCodes.Status404NotFound)
             : TypedResults.Ok(new RecordLineage(dataset, key, versions));
@@ -80,18 +76,6 @@ public static class LineageApi
             : TypedResults.File(body, "application/octet-stream", $"{sha256}.bin");
     }
 
-    private sealed record LineageRow(
-        long VersionFrom,
-        long? VersionTo,
-        string ContentHash,
-        string ValuesJson,
-        Guid RunId,
-        string Trigger,
-        DateTimeOffset RunStartedAt,
-        string ConfigRevision,
-        int SchemaVersion,
-        string RequestUrl,
-        DateTimeOffset FetchedAt,
-        int StatusCode,
-        string PayloadSha256);
+    /// <summary>The columns of a record version before its origin's (which Dapper maps to <see cref="RecordOrigin"/>).</summary>
+    private sealed record VersionRow(long VersionFrom, long? VersionTo, string ContentHash, string ValuesJson);
 }

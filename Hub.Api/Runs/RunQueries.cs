@@ -60,15 +60,17 @@ public sealed class RunQueries(NpgsqlDataSource dataSource)
     public async Task<RunDetail?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var run = await connection.QuerySingleOrDefaultAsync<RunSummary>(new CommandDefinition(
-            $"select {SummaryColumns} from hub.runs r where r.id = @id", new { id }, cancellationToken: cancellationToken));
-        if (run is null)
+        var found = (await connection.QueryAsync<RunSummary, RunConfiguration, (RunSummary Run, RunConfiguration Configuration)>(
+            new CommandDefinition(
+                $"select {SummaryColumns}, r.config_revision as ConfigRevision, r.schema_version as SchemaVersion from hub.runs r where r.id = @id",
+                new { id }, cancellationToken: cancellationToken),
+            (run, configuration) => (run, configuration),
+            splitOn: nameof(RunConfiguration.ConfigRevision))).SingleOrDefault();
+        if (found.Run is not { } run)
         {
             return null;
         }
 
-        var (revision, schemaVersion) = await connection.QuerySingleAsync<(string, int)>(new CommandDefinition(
-            "select config_revision, schema_version from hub.runs where id = @id", new { id }, cancellationToken: cancellationToken));
         var requests = await connection.QueryAsync<RunRequest>(new CommandDefinition(
             "select sequence as Sequence, url as Url, fetched_at as FetchedAt, status_code as StatusCode, payload_sha256 as PayloadSha256, record_count as RecordCount from hub.run_requests where run_id = @id order by sequence",
             new { id }, cancellationToken: cancellationToken));
@@ -77,9 +79,12 @@ public sealed class RunQueries(NpgsqlDataSource dataSource)
             new { id }, cancellationToken: cancellationToken));
         return new RunDetail(
             run,
-            revision,
-            schemaVersion,
+            found.Configuration.ConfigRevision,
+            found.Configuration.SchemaVersion,
             requests.AsList(),
             rejected.Select(r => new RunRejection(r.Id, r.Key, JsonDocument.Parse(r.Errors).RootElement.Clone(), r.Payload)).ToList());
     }
 }
+
+/// <summary>What a run ran under: its connectors.d file's revision and the dataset's schema version.</summary>
+internal sealed record RunConfiguration(string ConfigRevision, int SchemaVersion);
