@@ -184,8 +184,13 @@ public sealed class CsvPager
         if (unit == 1)
         {
             var found = data[scanned..].IndexOfAny(quote![0], newline[0]);
-            scanned = found < 0 ? data.Length : scanned;
-            return found < 0 ? -1 : scanned + found;
+            if (found < 0)
+            {
+                scanned = data.Length;
+                return -1;
+            }
+
+            return scanned + found;
         }
 
         for (var at = scanned; at + unit <= data.Length; at += unit)

@@ -13,11 +13,7 @@ public static class SchedulingServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddConnectorScheduling(this IServiceCollection services, IConfiguration configuration)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        var section = configuration.GetSection(SchedulingOptions.SectionName);
-        var options = section.Get<SchedulingOptions>() ?? new SchedulingOptions();
-        services.AddOptions<SchedulingOptions>().Bind(section);
+        var options = BindOptions(services, configuration);
         services.AddSingleton<DatasetSync>();
         services.AddSingleton<AutoPause>();
         services.AddQuartz(quartz =>
@@ -41,13 +37,19 @@ public static class SchedulingServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddSchedulerClient(this IServiceCollection services, IConfiguration configuration)
     {
+        var options = BindOptions(services, configuration);
+        services.AddQuartz(quartz => UseClusteredStore(quartz, options));
+        return services;
+    }
+
+    /// <summary>Binds <see cref="SchedulingOptions"/> and returns them, for the Quartz set-up that needs them now.</summary>
+    private static SchedulingOptions BindOptions(IServiceCollection services, IConfiguration configuration)
+    {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(SchedulingOptions.SectionName);
-        var options = section.Get<SchedulingOptions>() ?? new SchedulingOptions();
         services.AddOptions<SchedulingOptions>().Bind(section);
-        services.AddQuartz(quartz => UseClusteredStore(quartz, options));
-        return services;
+        return section.Get<SchedulingOptions>() ?? new SchedulingOptions();
     }
 
     private static void UseClusteredStore(IQuartzBuilder quartz, SchedulingOptions options)
