@@ -36,10 +36,9 @@ FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION} AS runtime
 ENV DOTNET_ENVIRONMENT=Production \
     ASPNETCORE_ENVIRONMENT=Production \
     ASPNETCORE_HTTP_PORTS=8080 \
-    Hub__ConnectorsPath=/etc/connectorhub/connectors.d \
     Connectors__Path=/etc/connectorhub/connectors.d
 WORKDIR /app
-# Connector definitions are configuration, not code: mount them at Hub__ConnectorsPath
+# Connector definitions are configuration, not code: mount them at Connectors__Path
 # (compose.yaml mounts ./connectors.d there, read-only).
 USER $APP_UID
 EXPOSE 8080

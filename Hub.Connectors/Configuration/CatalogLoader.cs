@@ -51,7 +51,7 @@ public static partial class CatalogLoader
                 {
                     if (!seenIds.TryAdd(dataset.Id, file))
                     {
-                        fileErrors.Add(new ConfigError(file, 1, 1, $"dataset id '{dataset.Id}' is already declared in {seenIds[dataset.Id]}", "dataset ids are unique across connectors.d; rename one"));
+                        fileErrors.Add(new ConfigError(file, dataset.SourceLine, 1, $"dataset id '{dataset.Id}' is already declared in {seenIds[dataset.Id]}", "dataset ids are unique across connectors.d; rename one"));
                     }
                 }
             }
@@ -224,6 +224,7 @@ public static partial class CatalogLoader
             Mapping = mapping,
             Incremental = incremental,
             SourceFile = reader.File,
+            SourceLine = (int)(YamlNodeReader.Get(node, "id")?.Start.Line ?? node.Start.Line),
             ConfigRevision = revision,
         };
     }

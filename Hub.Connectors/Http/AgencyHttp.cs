@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -170,13 +171,19 @@ public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2Token
     /// <summary>One page: the whole answer, read within the source's timeout and the page limit.</summary>
     public async Task<AgencyResponse> SendAsync(SourceDefinition source, HttpMethod method, Uri url, Func<HttpContent?> content, Action<HttpRequestMessage>? configure, CancellationToken cancellationToken)
     {
+        using var activity = ConnectorTelemetry.Source.StartActivity("fetch page", ActivityKind.Client);
         await using var answer = await OpenAsync(source, method, url, content, configure, streamed: false, cancellationToken);
-        return await answer.ReadToEndAsync();
+        var response = await answer.ReadToEndAsync();
+        activity?.SetTag("hub.bytes", response.Payload.Length);
+        return response;
     }
 
     /// <summary>A file read as it arrives (each read within the source's timeout), up to the file limit; dispose it when done.</summary>
-    public Task<StreamedAgencyResponse> StreamAsync(SourceDefinition source, HttpMethod method, Uri url, Func<HttpContent?> content, Action<HttpRequestMessage>? configure, CancellationToken cancellationToken) =>
-        OpenAsync(source, method, url, content, configure, streamed: true, cancellationToken);
+    public async Task<StreamedAgencyResponse> StreamAsync(SourceDefinition source, HttpMethod method, Uri url, Func<HttpContent?> content, Action<HttpRequestMessage>? configure, CancellationToken cancellationToken)
+    {
+        using var activity = ConnectorTelemetry.Source.StartActivity("open file", ActivityKind.Client);
+        return await OpenAsync(source, method, url, content, configure, streamed: true, cancellationToken);
+    }
 
     private async Task<StreamedAgencyResponse> OpenAsync(SourceDefinition source, HttpMethod method, Uri url, Func<HttpContent?> content, Action<HttpRequestMessage>? configure, bool streamed, CancellationToken cancellationToken)
     {
@@ -186,6 +193,7 @@ public sealed class AgencyHttp(IHttpClientFactory httpClientFactory, OAuth2Token
         var auth = source.Auth;
         var requestUrl = auth is { Kind: AuthKind.ApiKey, QueryParameter: { } parameter } ? WithQuery(url, parameter, auth.Token!.Reveal()) : url;
         var shownUrl = UrlRedaction.Redact(requestUrl, auth.QueryParameter);
+        Activity.Current?.SetTag("url.full", shownUrl.ToString());
         var limit = streamed
             ? new BodyLimit(options.Value.MaxFileBytes, "file", "Connectors:MaxFileBytes")
             : new BodyLimit(options.Value.MaxPageBytes, "page", "Connectors:MaxPageBytes");

@@ -35,6 +35,9 @@ public sealed record DatasetDefinition
     /// <summary>The file that declared the dataset.</summary>
     public required string SourceFile { get; init; }
 
+    /// <summary>The line of the dataset's <c>id</c> in <see cref="SourceFile"/>, where errors about the whole dataset point.</summary>
+    public int SourceLine { get; init; } = 1;
+
     /// <summary>SHA-256 of the declaring file's text: the connector configuration revision for lineage.</summary>
     public required string ConfigRevision { get; init; }
 }

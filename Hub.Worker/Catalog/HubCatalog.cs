@@ -101,7 +101,7 @@ public sealed partial class HubCatalog
                 }
                 catch (InvalidOperationException e)
                 {
-                    errors.Add(new ConfigError(dataset.SourceFile, 1, 1, $"dataset '{dataset.Id}': {e.Message}"));
+                    errors.Add(new ConfigError(dataset.SourceFile, dataset.SourceLine, 1, $"dataset '{dataset.Id}': {e.Message}", $"fix the schema {dataset.Schema.Path} or the mapping of this dataset"));
                 }
             }
         }

@@ -1,3 +1,4 @@
+using Hub.Connectors;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -22,7 +23,7 @@ public static class TelemetryServiceCollectionExtensions
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithTracing(tracing =>
             {
-                tracing.AddSource(HubTelemetry.Name, "MassTransit").AddHttpClientInstrumentation().AddNpgsql();
+                tracing.AddSource(HubTelemetry.Name, ConnectorTelemetry.Name, "MassTransit").AddHttpClientInstrumentation().AddNpgsql();
                 if (otlp)
                 {
                     tracing.AddOtlpExporter();

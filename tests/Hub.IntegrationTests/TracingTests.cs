@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Hub.Connectors;
 using Hub.Worker.Telemetry;
 
 namespace Hub.IntegrationTests;
@@ -13,7 +14,7 @@ public sealed class TracingTests(HubFixture hub)
         var spans = new ConcurrentBag<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is HubTelemetry.Name or "MassTransit",
+            ShouldListenTo = source => source.Name is HubTelemetry.Name or ConnectorTelemetry.Name or "MassTransit",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = spans.Add,
         };
@@ -26,6 +27,9 @@ public sealed class TracingTests(HubFixture hub)
         Assert.Superset(new HashSet<string> { "sync dataset", "stage batch", "finalize run" }, ofRun);
         var sync = spans.Single(s => s.OperationName == "sync dataset" && Equals(s.GetTagItem("hub.run"), run.Id));
         Assert.Contains(spans, s => s.OperationName == "publish batch" && s.ParentSpanId == sync.SpanId);
+        var fetches = spans.Where(s => s.OperationName == "fetch page" && s.TraceId == sync.TraceId).ToList();
+        Assert.NotEmpty(fetches);
+        Assert.All(fetches, fetch => Assert.StartsWith($"{hub.Agency.Url}/it-traced", (string?)fetch.GetTagItem("url.full"), StringComparison.Ordinal));
         Assert.Contains(spans, s => s.Source.Name == "MassTransit" && s.TraceId == sync.TraceId && s.Kind == ActivityKind.Consumer);
     }
 }

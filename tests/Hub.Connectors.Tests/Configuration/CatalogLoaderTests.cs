@@ -152,6 +152,9 @@ public sealed class CatalogLoaderTests : IDisposable
         var error = Assert.Single(result.Errors);
         Assert.Equal(second, error.File);
         Assert.Contains("already declared", error.Message, StringComparison.Ordinal);
+        var idLine = Array.FindIndex(File.ReadAllLines(second), line => line.Trim() == "- id: same-id") + 1;
+        Assert.True(idLine > 1, "the test agency file declares the dataset below its first line");
+        Assert.Equal(idLine, error.Line);
     }
 
     [Fact]
