@@ -159,6 +159,63 @@ public sealed class FreshnessRulesTests
     }
 
     [Fact]
+    public void A_change_to_a_shorter_cycle_starts_after_the_old_cycles_period_in_progress_ends()
+    {
+        var quarterly = Vn.History("2025-12-20", UpdateCycle.Quarterly, laterCycles: [new CycleChange(UpdateCycle.Monthly, Vn.At("2026-05-10 09:00"))]);
+        Assert.Equal(["2026-Q1", "2026-Q2", "2026-M07", "2026-M08"], Rules.Evaluate(quarterly, Vn.At("2026-08-28 12:00")).Select(o => o.Period)); // June once, in Q2
+
+        var yearly = Vn.History("2025-01-01", UpdateCycle.Yearly, laterCycles: [new CycleChange(UpdateCycle.Monthly, Vn.At("2026-05-10 09:00"))]);
+        Assert.Equal(["2025", "2026", "2027-M01", "2027-M02"], Rules.Evaluate(yearly, Vn.At("2027-02-10 12:00")).Select(o => o.Period));
+
+        var monthly = Vn.History("2025-12-20", laterCycles: [new CycleChange(UpdateCycle.Daily, Vn.At("2026-05-10 09:00"))]);
+        Assert.Equal(["2026-M04", "2026-M05", "2026-06-01", "2026-06-02"], Rules.Evaluate(monthly, Vn.At("2026-06-02 12:00")).Select(o => o.Period).TakeLast(4));
+    }
+
+    [Fact]
+    public void Two_cycle_changes_within_one_period_owe_each_period_once()
+    {
+        var history = Vn.History("2025-12-20", laterCycles:
+        [
+            new CycleChange(UpdateCycle.Quarterly, Vn.At("2026-05-10 09:00")),
+            new CycleChange(UpdateCycle.Monthly, Vn.At("2026-05-20 09:00")), // before the quarterly cycle's first period (Q3) began
+        ]);
+
+        Assert.Equal(
+            ["2026-M01", "2026-M02", "2026-M03", "2026-M04", "2026-M05", "2026-M06", "2026-M07", "2026-M08"],
+            Rules.Evaluate(history, Vn.At("2026-08-28 12:00")).Select(o => o.Period));
+    }
+
+    [Theory]
+    [InlineData(UpdateCycle.Daily, UpdateCycle.Yearly)]
+    [InlineData(UpdateCycle.Monthly, UpdateCycle.HalfYearly)]
+    [InlineData(UpdateCycle.HalfYearly, UpdateCycle.Quarterly)]
+    [InlineData(UpdateCycle.Yearly, UpdateCycle.Daily)]
+    [InlineData(UpdateCycle.Quarterly, UpdateCycle.Yearly)]
+    [InlineData(UpdateCycle.Weekly, UpdateCycle.Monthly)] // weeks do not line up with months: never twice, a gap of at most 6 days
+    [InlineData(UpdateCycle.Monthly, UpdateCycle.Weekly)]
+    public void Consecutive_cycles_owe_no_day_twice_and_leave_no_gap_when_their_periods_line_up(UpdateCycle first, UpdateCycle then)
+    {
+        var history = Vn.History("2025-01-01", first, laterCycles:
+        [
+            new CycleChange(then, Vn.At("2025-08-13 09:00")),
+            new CycleChange(first, Vn.At("2026-06-10 09:00")),
+            new CycleChange(then, Vn.At("2026-06-17 09:00")),
+        ]);
+
+        var periods = Rules.Evaluate(history, Vn.At("2028-01-10 00:00"));
+
+        Assert.Equal(periods.Select(o => o.Period).Distinct().Count(), periods.Count);
+        Assert.Equal(first, FreshnessNames.TryParseCycle(periods[0].Cycle, out var c0) ? c0 : UpdateCycle.Irregular);
+        Assert.Equal(then, FreshnessNames.TryParseCycle(periods[^1].Cycle, out var c1) ? c1 : UpdateCycle.Irregular);
+        var weekly = first == UpdateCycle.Weekly || then == UpdateCycle.Weekly;
+        for (var i = 1; i < periods.Count; i++)
+        {
+            var gap = periods[i].PeriodStart.DayNumber - periods[i - 1].PeriodEnd.DayNumber - 1;
+            Assert.InRange(gap, 0, weekly ? 6 : 0);
+        }
+    }
+
+    [Fact]
     public void An_irregular_dataset_owes_nothing_and_a_change_to_irregular_ends_its_obligations()
     {
         Assert.Empty(Rules.Evaluate(Vn.History("2025-01-01", UpdateCycle.Irregular), Vn.At("2026-11-28 00:00")));
