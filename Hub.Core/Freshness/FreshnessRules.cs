@@ -63,6 +63,30 @@ public sealed class FreshnessRules(FreshnessOptions options)
         return periods;
     }
 
+    /// <summary>
+    /// The deadline days a quarter's report covers: from <see cref="FreshnessOptions.QuarterlyReportDay"/> of the
+    /// previous quarter's last month to the day before it in the quarter's last month (Q1 2026: 25 December 2025 to
+    /// 24 March 2026). The windows of consecutive quarters follow each other, so each obligation is in one report.
+    /// </summary>
+    public (DateOnly From, DateOnly To) ReportWindow(ReportingPeriod quarter)
+    {
+        if (quarter.Cycle != UpdateCycle.Quarterly)
+        {
+            throw new ArgumentException("a report window belongs to a quarter", nameof(quarter));
+        }
+
+        var reportDay = new DateOnly(quarter.Last.Year, quarter.Last.Month, Options.QuarterlyReportDay);
+        return (reportDay.AddMonths(-3), reportDay.AddDays(-1));
+    }
+
+    /// <summary>The report window (see <see cref="ReportWindow"/>) that contains <paramref name="day"/>.</summary>
+    public (DateOnly From, DateOnly To) ReportWindowContaining(DateOnly day)
+    {
+        var quarter = ReportingPeriod.Containing(UpdateCycle.Quarterly, day);
+        var window = ReportWindow(quarter);
+        return day <= window.To ? window : ReportWindow(quarter.Next());
+    }
+
     /// <summary>Every obligation of a dataset at <paramref name="now"/>, oldest period first.</summary>
     public IReadOnlyList<Obligation> Evaluate(DatasetHistory history, DateTimeOffset now)
     {
@@ -128,7 +152,7 @@ public sealed class FreshnessRules(FreshnessOptions options)
         }
         else
         {
-            state = deadlineDay.DayNumber - today.DayNumber <= Options.AtRiskDays ? ObligationState.AtRisk : ObligationState.Open;
+            state = deadlineDay.DayNumber - today.DayNumber <= Options.AtRiskDaysOf(period.Cycle) ? ObligationState.AtRisk : ObligationState.Open;
         }
 
         var fulfilled = state is ObligationState.OnTime or ObligationState.Late;

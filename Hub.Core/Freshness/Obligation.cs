@@ -10,10 +10,10 @@ public enum ObligationState
     /// <summary>The period has not ended yet.</summary>
     [JsonStringEnumMemberName("not_due")] NotDue,
 
-    /// <summary>The period ended, the deadline is more than <see cref="FreshnessOptions.AtRiskDays"/> days away, not fulfilled yet.</summary>
+    /// <summary>The period ended, the deadline is further away than the cycle's <see cref="FreshnessOptions.AtRiskDaysOf"/>, not fulfilled yet.</summary>
     [JsonStringEnumMemberName("open")] Open,
 
-    /// <summary>Not fulfilled and the deadline day is at most <see cref="FreshnessOptions.AtRiskDays"/> days away.</summary>
+    /// <summary>Not fulfilled and the deadline day is at most the cycle's <see cref="FreshnessOptions.AtRiskDaysOf"/> days away.</summary>
     [JsonStringEnumMemberName("at_risk")] AtRisk,
 
     [JsonStringEnumMemberName("on_time")] OnTime,

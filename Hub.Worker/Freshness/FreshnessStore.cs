@@ -39,6 +39,8 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
 {
     private sealed record DatasetRow(string Id, string AgencyCode, string TableName, string SchemaJson, DateTimeOffset RegisteredAt);
 
+    public FreshnessRules Rules => rules;
+
     /// <summary>Every obligation selected by <paramref name="filter"/>, evaluated at <paramref name="now"/>.</summary>
     public async Task<IReadOnlyList<Obligation>> ObligationsAsync(ObligationFilter filter, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -79,6 +79,31 @@ public sealed class FreshnessRulesTests
         Assert.Equal(ObligationState.AtRisk, o.State);
     }
 
+    [Theory]
+    [InlineData("2026-03-02 00:05", ObligationState.Open)] // a day's data is open for its single day to update, then missing
+    [InlineData("2026-03-02 23:59", ObligationState.Open)]
+    [InlineData("2026-03-03 00:00", ObligationState.Missing)]
+    public void Daily_data_is_never_at_risk(string now, ObligationState state) =>
+        Assert.Equal(state, Of(Vn.History("2026-01-01", UpdateCycle.Daily), "2026-03-01", now).State);
+
+    [Theory]
+    [InlineData("2026-03-02 00:05", ObligationState.Open)] // W09 ends Sunday 1 March, deadline day Wednesday 4 March
+    [InlineData("2026-03-03 00:00", ObligationState.AtRisk)]
+    [InlineData("2026-03-04 23:59", ObligationState.AtRisk)]
+    [InlineData("2026-03-05 00:00", ObligationState.Missing)]
+    public void Weekly_data_is_at_risk_for_the_last_two_of_its_three_days(string now, ObligationState state) =>
+        Assert.Equal(state, Of(Vn.History("2026-01-01", UpdateCycle.Weekly), "2026-W09", now).State);
+
+    [Fact]
+    public void The_at_risk_window_of_a_cycle_leaves_the_first_day_after_the_period_open()
+    {
+        var options = new FreshnessOptions();
+        Assert.Equal((-1, 1, 5, 5, 5, 5), (options.AtRiskDaysOf(UpdateCycle.Daily), options.AtRiskDaysOf(UpdateCycle.Weekly), options.AtRiskDaysOf(UpdateCycle.Monthly),
+            options.AtRiskDaysOf(UpdateCycle.Quarterly), options.AtRiskDaysOf(UpdateCycle.HalfYearly), options.AtRiskDaysOf(UpdateCycle.Yearly)));
+        var longer = new FreshnessOptions { DailyDeadlineDays = 3, WeeklyDeadlineDays = 10 };
+        Assert.Equal((1, 5), (longer.AtRiskDaysOf(UpdateCycle.Daily), longer.AtRiskDaysOf(UpdateCycle.Weekly)));
+    }
+
     [Fact]
     public void A_waiver_names_its_reason_and_who_gave_it_and_wins_over_missing()
     {

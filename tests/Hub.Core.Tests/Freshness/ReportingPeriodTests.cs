@@ -119,9 +119,10 @@ public sealed class FreshnessOptionsTests
     [Fact]
     public void Negative_deadlines_and_a_zero_interval_are_refused()
     {
-        var options = new FreshnessOptions { MonthlyDeadlineDays = -1, AtRiskDays = -2, EvaluationInterval = TimeSpan.Zero };
+        var options = new FreshnessOptions { MonthlyDeadlineDays = -1, AtRiskDays = -2, QuarterlyReportDay = 29, EvaluationInterval = TimeSpan.Zero };
         Assert.Equal(
-            ["Freshness:MonthlyDeadlineDays must be 0 or more", "Freshness:AtRiskDays must be 0 or more", "Freshness:EvaluationInterval must be positive"],
+            ["Freshness:MonthlyDeadlineDays must be 0 or more", "Freshness:AtRiskDays must be 0 or more", "Freshness:QuarterlyReportDay must be between 1 and 28",
+             "Freshness:EvaluationInterval must be positive"],
             options.Validate());
     }
 }

@@ -17,8 +17,8 @@ public sealed class FreshnessApiTests(HubFixture hub)
     private static bool seeded;
 
     /// <summary>
-    /// Q3 2026 of two agencies. Obligations whose deadline day falls in Q3: monthly M06 (Jul 15), M07 (Aug 15),
-    /// M08 (Sep 15); quarterly Q2 (Jul 30).
+    /// Q3 2026 of two agencies. Obligations whose deadline day falls in Q3's report window (25 June to 24 September):
+    /// monthly M06 (Jul 15), M07 (Aug 15), M08 (Sep 15); quarterly Q2 (Jul 30).
     /// </summary>
     private async Task SeedQuarterAsync()
     {
@@ -84,7 +84,7 @@ public sealed class FreshnessApiTests(HubFixture hub)
 
         var report = await hub.Api.GetFromJsonAsync<ComplianceReport>($"/api/reports/quarterly/2026/Q3?format=json&{CutOff}");
 
-        Assert.Equal((new DateOnly(2026, 7, 1), new DateOnly(2026, 9, 30)), (report!.From, report.To));
+        Assert.Equal((new DateOnly(2026, 6, 25), new DateOnly(2026, 9, 24)), (report!.From, report.To));
         Assert.Equal(FreshnessSeed.Vn("2026-10-01 00:00"), report.CutOff);
         var a = report.Agencies.Single(x => x.AgencyCode == "FQA");
         Assert.Equal((2, 4, 1, 2, 1, 0, 0), (a.Datasets, a.Due, a.OnTime, a.Late, a.Missing, a.Waived, a.Pending));
@@ -96,6 +96,8 @@ public sealed class FreshnessApiTests(HubFixture hub)
 
         var compliance = await hub.Api.GetFromJsonAsync<ComplianceReport>($"/api/agencies/FQA/compliance?from=2026-07-01&to=2026-09-30&{CutOff}");
         Assert.Equal(a, compliance!.Agencies.Single());
+        var current = await hub.Api.GetFromJsonAsync<ComplianceReport>("/api/agencies/FQA/compliance?asOf=2026-09-25T00:00:00%2B07:00");
+        Assert.Equal((new DateOnly(2026, 9, 25), new DateOnly(2026, 12, 24)), (current!.From, current.To)); // Q4's window has begun
         Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.GetAsync("/api/agencies/NOPE/compliance")).StatusCode);
     }
 
