@@ -150,6 +150,28 @@ public sealed class FreshnessRulesTests
     }
 
     [Theory]
+    [InlineData("2026-03")] // an ISO month
+    [InlineData("03/2026")] // a month written the Vietnamese way
+    [InlineData("2026-02-15")] // a date column
+    [InlineData("15/02/2026")]
+    [InlineData("2026-M01")]
+    public void A_period_field_value_covers_the_period_that_holds_it(string value)
+    {
+        var history = Vn.History(
+            "2025-12-01",
+            UpdateCycle.Quarterly,
+            published:
+            [
+                new PublicationFact(1, Vn.At("2026-04-03 10:00"), ReportingPeriod.CoveredBy(["2026", "2025-Q4"])), // a year is no quarter
+                new PublicationFact(2, Vn.At("2026-04-20 10:00"), ReportingPeriod.CoveredBy([value])),
+            ]);
+
+        var o = Of(history, "2026-Q1", "2026-05-01 00:00");
+
+        Assert.Equal((ObligationState.OnTime, 2L), (o.State, o.FulfilledByVersion));
+    }
+
+    [Theory]
     [InlineData("2026-01-10 08:00", "2026-M02")] // mid-period: the first full period
     [InlineData("2026-02-01 00:00", "2026-M02")] // on the first day: that period is full
     [InlineData("2026-01-31 23:30", "2026-M02")]

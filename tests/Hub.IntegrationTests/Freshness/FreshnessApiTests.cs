@@ -160,6 +160,30 @@ public sealed class FreshnessApiTests(HubFixture hub)
     }
 
     [Fact]
+    public async Task A_period_field_value_is_read_as_the_days_it_names_and_only_records_a_version_published_cover_it()
+    {
+        var seed = new FreshnessSeed(hub.ConnectionString);
+        await seed.DatasetAsync("fq-quy-thang", "FQT", "quarterly", "2025-12-15 10:00",
+            """{"type":"object","properties":{"ma":{"type":"string"},"thang":{"type":"string","x-period":true}}}""");
+        var v1 = await seed.RunAsync("fq-quy-thang", "2026-03-20 10:00", valid: 1, quarantined: 0, version: 1, inserted: 1); // before Q1 ended
+        var v2 = await seed.RunAsync("fq-quy-thang", "2026-04-05 10:00", valid: 2, quarantined: 0, version: 2, inserted: 1); // April only
+        var v3 = await seed.RunAsync("fq-quy-thang", "2026-04-10 10:00", valid: 2, quarantined: 0, version: 3, updated: 1); // March again
+        await seed.ExecuteAsync(
+            """
+            create table open_data.fq_quy_thang (ma text, thang text, _key text not null, _hash text not null, _version_from bigint not null,
+                _version_to bigint, _run_id uuid not null, _batch int not null);
+            insert into open_data.fq_quy_thang values
+                ('a', '2026-03', 'a', 'h1', 1, 3, @v1, 0), ('b', '2026-04', 'b', 'h2', 2, null, @v2, 0), ('a', '03/2026', 'a', 'h3', 3, null, @v3, 0);
+            """, new { v1, v2, v3 });
+
+        var obligations = await hub.Api.GetFromJsonAsync<List<Obligation>>("/api/freshness?dataset=fq-quy-thang&asOf=2026-05-01T00:00:00%2B07:00");
+
+        // Version 2 still holds March's record from version 1 but did not publish it: version 3, which did, fulfils Q1.
+        Assert.Equal(["2026-Q1 on_time 0 3", "2026-Q2 not_due  "],
+            obligations!.Select(o => $"{o.Period} {FreshnessNames.Of(o.State)} {o.DaysLate} {o.FulfilledByVersion}"));
+    }
+
+    [Fact]
     public async Task Waivers_and_no_change_confirmations_are_recorded_once_and_change_the_state()
     {
         var seed = new FreshnessSeed(hub.ConnectionString);
