@@ -58,7 +58,7 @@ public static class FreshnessNames
 
     public static string Of(UpdateCycle cycle) => cycle == UpdateCycle.HalfYearly ? "half_yearly" : cycle.ToString().ToLowerInvariant();
 
-    /// <summary>Reads a cycle as the config (<c>half_yearly</c>) or the store (<c>halfyearly</c>) writes it.</summary>
+    /// <summary>Reads a cycle written as <see cref="Of(UpdateCycle)"/> does (<c>half_yearly</c>), ignoring case, '_' and '-'.</summary>
     public static bool TryParseCycle(string? text, out UpdateCycle cycle) =>
         Enum.TryParse((text ?? string.Empty).Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out cycle)
         && Enum.IsDefined(cycle);
