@@ -111,9 +111,9 @@ public static class FreshnessApi
         FreshnessStore store, TimeProvider time, string code, DateOnly? from, DateOnly? to, DateTimeOffset? asOf, DateTimeOffset? generatedAt, string? lang, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var quarter = ReportingPeriod.Containing(Core.Catalog.UpdateCycle.Quarterly, VietnamCalendar.DayOf(asOf ?? now));
-        var first = from ?? quarter.First;
-        var last = to ?? quarter.Last;
+        var window = store.Rules.ReportWindowContaining(VietnamCalendar.DayOf(asOf ?? now));
+        var first = from ?? window.From;
+        var last = to ?? window.To;
         if (last < first)
         {
             return BadRequest("to must not be before from");

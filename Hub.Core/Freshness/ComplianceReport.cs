@@ -4,8 +4,9 @@ namespace Hub.Core.Freshness;
 public sealed record AgencyActivity(string AgencyCode, string AgencyName, int Datasets, long RecordsPublished, long RecordsChecked, long RecordsQuarantined);
 
 /// <summary>
-/// One agency's figures for a range: obligations whose deadline day falls in the range, counted by their state at
-/// the cut-off. <c>Pending</c> counts those not yet decided (open or at risk). The compliance rate is
+/// One agency's figures for a range: every obligation whose deadline day falls in the range (its period has started by
+/// the cut-off), counted by its state at the cut-off. <c>Pending</c> counts those not yet decided (period still
+/// running, open or at risk). The compliance rate is
 /// on time / (on time + late + missing), waived ones aside; the median days late is over late obligations.
 /// </summary>
 public sealed record AgencyCompliance(
@@ -45,7 +46,7 @@ public sealed record ComplianceReport(
         ArgumentNullException.ThrowIfNull(obligations);
         ArgumentNullException.ThrowIfNull(activity);
         var due = obligations
-            .Where(o => o.DeadlineDay >= from && o.DeadlineDay <= to && o.State != ObligationState.NotDue)
+            .Where(o => o.DeadlineDay >= from && o.DeadlineDay <= to)
             .OrderBy(o => o.AgencyCode, StringComparer.Ordinal).ThenBy(o => o.DatasetId, StringComparer.Ordinal).ThenBy(o => o.PeriodStart).ThenBy(o => o.Cycle, StringComparer.Ordinal)
             .ToList();
         var agencies = activity.OrderBy(a => a.AgencyCode, StringComparer.Ordinal)
@@ -73,7 +74,7 @@ public sealed record ComplianceReport(
             late,
             missing,
             Count(ObligationState.Waived),
-            Count(ObligationState.Open) + Count(ObligationState.AtRisk),
+            Count(ObligationState.NotDue) + Count(ObligationState.Open) + Count(ObligationState.AtRisk),
             decided == 0 ? null : Math.Round((decimal)onTime / decided, 4, MidpointRounding.AwayFromZero),
             Median(due.Where(o => o.State == ObligationState.Late).Select(o => o.DaysLate ?? 0).ToList()),
             activity.RecordsPublished,

@@ -7,7 +7,8 @@ public sealed record CycleChange(UpdateCycle Cycle, DateTimeOffset EffectiveFrom
 
 /// <summary>
 /// A version the dataset published. <see cref="CoveredPeriods"/> is null when the dataset names no period field;
-/// otherwise it holds the period ids its records cover in that version.
+/// otherwise it holds the ids of the periods that the records it published (inserted or updated) cover, see
+/// <see cref="ReportingPeriod.CoveredBy"/>.
 /// </summary>
 public sealed record PublicationFact(long Version, DateTimeOffset PublishedAt, IReadOnlySet<string>? CoveredPeriods = null);
 

@@ -23,8 +23,17 @@ public sealed class FreshnessOptions
 
     public int YearlyDeadlineDays { get; set; } = 90;
 
-    /// <summary>An open obligation is at risk when its deadline day is this many days away or fewer.</summary>
+    /// <summary>
+    /// An open obligation is at risk when its deadline day is this many days away or fewer; capped per cycle by
+    /// <see cref="AtRiskDaysOf"/>.
+    /// </summary>
     public int AtRiskDays { get; set; } = 5;
+
+    /// <summary>
+    /// The quarterly report is due before this day of the quarter's last month (Art. 11.4); it covers the obligations
+    /// whose deadline day falls from this day of the previous quarter's last month to the day before it in this one.
+    /// </summary>
+    public int QuarterlyReportDay { get; set; } = 25;
 
     /// <summary>How often the worker evaluates the obligations and publishes their changes.</summary>
     public TimeSpan EvaluationInterval { get; set; } = TimeSpan.FromMinutes(15);
@@ -43,6 +52,13 @@ public sealed class FreshnessOptions
         _ => throw new ArgumentOutOfRangeException(nameof(cycle), cycle, "an irregular cycle has no deadline"),
     };
 
+    /// <summary>
+    /// The at-risk window of a cycle: <see cref="AtRiskDays"/>, but at most the cycle's deadline less two days, so an
+    /// obligation is open on the first day after its period ends. Negative when the cycle is never at risk: with the
+    /// defaults, daily data (1 day to update) goes from open to missing; weekly data (3 days) is at risk for its last two.
+    /// </summary>
+    public int AtRiskDaysOf(UpdateCycle cycle) => Math.Min(AtRiskDays, DeadlineDays(cycle) - 2);
+
     /// <summary>The problems of these settings, empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -58,6 +74,11 @@ public sealed class FreshnessOptions
         if (AtRiskDays < 0)
         {
             problems.Add("Freshness:AtRiskDays must be 0 or more");
+        }
+
+        if (QuarterlyReportDay is < 1 or > 28)
+        {
+            problems.Add("Freshness:QuarterlyReportDay must be between 1 and 28");
         }
 
         if (EvaluationInterval <= TimeSpan.Zero)

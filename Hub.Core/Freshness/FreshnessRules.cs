@@ -19,26 +19,41 @@ public sealed class FreshnessRules(FreshnessOptions options)
     /// <summary>
     /// The periods a dataset owes, oldest first, through the one in progress at <paramref name="now"/>.
     /// A cycle applies from its first full period: the first period starting on or after the day (Vietnam time) it
-    /// took effect, i.e. a dataset registered mid-period owes from the next period on. The previous cycle keeps its
-    /// periods that start before the new cycle's first full period, so a change leaves no gap.
+    /// took effect, i.e. a dataset registered mid-period owes from the next period on. A later cycle starts with its
+    /// first period that begins after the period in progress that day (under the cycle then in force) ends; the cycle
+    /// in force keeps its periods that end before that. So no day is owed twice, and a change between cycles whose
+    /// periods line up (daily, monthly, quarterly, half-yearly, yearly) leaves no gap; ISO weeks do not line up with
+    /// months, so a change from or to weekly may leave up to 6 days owed by neither cycle.
     /// </summary>
     public static IReadOnlyList<ReportingPeriod> Periods(IReadOnlyList<CycleChange> cycles, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(cycles);
         var today = VietnamCalendar.DayOf(now);
-        var ordered = cycles.Where(c => c.EffectiveFrom <= now).OrderBy(c => c.EffectiveFrom).ToList();
-        var starts = ordered.Select(c => FirstFullStart(c.Cycle, VietnamCalendar.DayOf(c.EffectiveFrom))).ToList();
-        var periods = new List<ReportingPeriod>();
-        for (var i = 0; i < ordered.Count; i++)
+        // Each cycle with the day its first period starts, in order; a change before a pending cycle started replaces it.
+        var segments = new List<(UpdateCycle Cycle, DateOnly Start)>();
+        foreach (var change in cycles.Where(c => c.EffectiveFrom <= now).OrderBy(c => c.EffectiveFrom))
         {
-            if (ordered[i].Cycle == UpdateCycle.Irregular)
+            var day = VietnamCalendar.DayOf(change.EffectiveFrom);
+            var inForce = segments.FindLastIndex(s => s.Start <= day);
+            var from = inForce >= 0 && segments[inForce].Cycle != UpdateCycle.Irregular
+                ? ReportingPeriod.Containing(segments[inForce].Cycle, day).Last.AddDays(1)
+                : day;
+            var start = FirstFullStart(change.Cycle, from);
+            segments.RemoveAll(s => s.Start >= start);
+            segments.Add((change.Cycle, start));
+        }
+
+        var periods = new List<ReportingPeriod>();
+        for (var i = 0; i < segments.Count; i++)
+        {
+            if (segments[i].Cycle == UpdateCycle.Irregular)
             {
                 continue;
             }
 
-            var stop = i + 1 < ordered.Count ? starts[i + 1] : DateOnly.MaxValue;
-            for (var period = ReportingPeriod.FirstStartingOnOrAfter(ordered[i].Cycle, starts[i]);
-                 period.First < stop && period.First <= today;
+            var stop = i + 1 < segments.Count ? segments[i + 1].Start : DateOnly.MaxValue;
+            for (var period = ReportingPeriod.FirstStartingOnOrAfter(segments[i].Cycle, segments[i].Start);
+                 period.Last < stop && period.First <= today;
                  period = period.Next())
             {
                 periods.Add(period);
@@ -46,6 +61,30 @@ public sealed class FreshnessRules(FreshnessOptions options)
         }
 
         return periods;
+    }
+
+    /// <summary>
+    /// The deadline days a quarter's report covers: from <see cref="FreshnessOptions.QuarterlyReportDay"/> of the
+    /// previous quarter's last month to the day before it in the quarter's last month (Q1 2026: 25 December 2025 to
+    /// 24 March 2026). The windows of consecutive quarters follow each other, so each obligation is in one report.
+    /// </summary>
+    public (DateOnly From, DateOnly To) ReportWindow(ReportingPeriod quarter)
+    {
+        if (quarter.Cycle != UpdateCycle.Quarterly)
+        {
+            throw new ArgumentException("a report window belongs to a quarter", nameof(quarter));
+        }
+
+        var reportDay = new DateOnly(quarter.Last.Year, quarter.Last.Month, Options.QuarterlyReportDay);
+        return (reportDay.AddMonths(-3), reportDay.AddDays(-1));
+    }
+
+    /// <summary>The report window (see <see cref="ReportWindow"/>) that contains <paramref name="day"/>.</summary>
+    public (DateOnly From, DateOnly To) ReportWindowContaining(DateOnly day)
+    {
+        var quarter = ReportingPeriod.Containing(UpdateCycle.Quarterly, day);
+        var window = ReportWindow(quarter);
+        return day <= window.To ? window : ReportWindow(quarter.Next());
     }
 
     /// <summary>Every obligation of a dataset at <paramref name="now"/>, oldest period first.</summary>
@@ -113,7 +152,7 @@ public sealed class FreshnessRules(FreshnessOptions options)
         }
         else
         {
-            state = deadlineDay.DayNumber - today.DayNumber <= Options.AtRiskDays ? ObligationState.AtRisk : ObligationState.Open;
+            state = deadlineDay.DayNumber - today.DayNumber <= Options.AtRiskDaysOf(period.Cycle) ? ObligationState.AtRisk : ObligationState.Open;
         }
 
         var fulfilled = state is ObligationState.OnTime or ObligationState.Late;

@@ -10,10 +10,10 @@ public enum ObligationState
     /// <summary>The period has not ended yet.</summary>
     [JsonStringEnumMemberName("not_due")] NotDue,
 
-    /// <summary>The period ended, the deadline is more than <see cref="FreshnessOptions.AtRiskDays"/> days away, not fulfilled yet.</summary>
+    /// <summary>The period ended, the deadline is further away than the cycle's <see cref="FreshnessOptions.AtRiskDaysOf"/>, not fulfilled yet.</summary>
     [JsonStringEnumMemberName("open")] Open,
 
-    /// <summary>Not fulfilled and the deadline day is at most <see cref="FreshnessOptions.AtRiskDays"/> days away.</summary>
+    /// <summary>Not fulfilled and the deadline day is at most the cycle's <see cref="FreshnessOptions.AtRiskDaysOf"/> days away.</summary>
     [JsonStringEnumMemberName("at_risk")] AtRisk,
 
     [JsonStringEnumMemberName("on_time")] OnTime,
@@ -58,7 +58,7 @@ public static class FreshnessNames
 
     public static string Of(UpdateCycle cycle) => cycle == UpdateCycle.HalfYearly ? "half_yearly" : cycle.ToString().ToLowerInvariant();
 
-    /// <summary>Reads a cycle as the config (<c>half_yearly</c>) or the store (<c>halfyearly</c>) writes it.</summary>
+    /// <summary>Reads a cycle written as <see cref="Of(UpdateCycle)"/> does (<c>half_yearly</c>), ignoring case, '_' and '-'.</summary>
     public static bool TryParseCycle(string? text, out UpdateCycle cycle) =>
         Enum.TryParse((text ?? string.Empty).Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal), ignoreCase: true, out cycle)
         && Enum.IsDefined(cycle);

@@ -10,6 +10,9 @@ namespace Hub.Core.Freshness;
 /// </summary>
 public readonly record struct ReportingPeriod(UpdateCycle Cycle, DateOnly First, DateOnly Last)
 {
+    private static readonly UpdateCycle[] Cycles =
+        [UpdateCycle.Daily, UpdateCycle.Weekly, UpdateCycle.Monthly, UpdateCycle.Quarterly, UpdateCycle.HalfYearly, UpdateCycle.Yearly];
+
     public string Id => Cycle switch
     {
         UpdateCycle.Daily => First.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
@@ -104,6 +107,69 @@ public readonly record struct ReportingPeriod(UpdateCycle Cycle, DateOnly First,
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// Reads a value of a dataset's period field as the days it names: a period id (see <see cref="TryParse"/>), an
+    /// ISO month <c>2026-03</c>, a month <c>03/2026</c> or a date <c>15/03/2026</c> written the Vietnamese way. The
+    /// result's cycle is the value's granularity (a date is a daily period).
+    /// </summary>
+    public static bool TryParseValue(string? value, out ReportingPeriod period)
+    {
+        if (TryParse(value, out period))
+        {
+            return true;
+        }
+
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        var text = value.Trim();
+        var inv = CultureInfo.InvariantCulture;
+        if (DateOnly.TryParseExact(text, ["yyyy-MM", "M/yyyy"], inv, DateTimeStyles.None, out var month))
+        {
+            period = Containing(UpdateCycle.Monthly, month);
+            return true;
+        }
+
+        if (DateOnly.TryParseExact(text, "d/M/yyyy", inv, DateTimeStyles.None, out var day))
+        {
+            period = Containing(UpdateCycle.Daily, day);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The ids of the periods, of every cycle, that hold all the days a period-field value names (see
+    /// <see cref="TryParseValue"/>): a date covers its day, week, month, quarter, half-year and year; a month its
+    /// month and the longer periods; a year only its year. Values that are not periods cover nothing.
+    /// </summary>
+    public static HashSet<string> CoveredBy(IEnumerable<string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var covered = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            if (!TryParseValue(value, out var named))
+            {
+                continue;
+            }
+
+            foreach (var cycle in Cycles)
+            {
+                var period = Containing(cycle, named.First);
+                if (period.Last >= named.Last)
+                {
+                    covered.Add(period.Id);
+                }
+            }
+        }
+
+        return covered;
     }
 
     private static ReportingPeriod Months(UpdateCycle cycle, DateOnly day, int months)

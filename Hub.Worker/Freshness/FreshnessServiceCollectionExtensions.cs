@@ -18,7 +18,7 @@ public static class FreshnessServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<FreshnessOptions>()
             .Bind(configuration.GetSection(FreshnessOptions.SectionName))
-            .Validate(o => o.Validate().Count == 0, "invalid Freshness settings: deadlines and AtRiskDays must be 0 or more, EvaluationInterval positive")
+            .Validate(o => o.Validate().Count == 0, "invalid Freshness settings: deadlines and AtRiskDays must be 0 or more, QuarterlyReportDay 1 to 28, EvaluationInterval positive")
             .ValidateOnStart();
         services.AddSingleton(sp => new FreshnessRules(sp.GetRequiredService<IOptions<FreshnessOptions>>().Value));
         services.AddSingleton<FreshnessStore>();

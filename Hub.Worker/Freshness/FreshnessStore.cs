@@ -39,6 +39,8 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
 {
     private sealed record DatasetRow(string Id, string AgencyCode, string TableName, string SchemaJson, DateTimeOffset RegisteredAt);
 
+    public FreshnessRules Rules => rules;
+
     /// <summary>Every obligation selected by <paramref name="filter"/>, evaluated at <paramref name="now"/>.</summary>
     public async Task<IReadOnlyList<Obligation>> ObligationsAsync(ObligationFilter filter, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -214,19 +216,22 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
         return null;
     }
 
-    /// <summary>For each version of the dataset, the period ids its records hold in the period field.</summary>
+    /// <summary>
+    /// For each version of the dataset, the periods covered by the records it published (inserted or updated: the rows
+    /// whose <c>_version_from</c> is that version), read from their period-field values (see <see cref="ReportingPeriod.CoveredBy"/>).
+    /// </summary>
     private static async Task<Dictionary<long, HashSet<string>>> CoverageAsync(NpgsqlConnection connection, string datasetId, string tableName, string field, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<(long Version, string Value)>(new CommandDefinition(
             $"""
             select distinct v.version, t.{DatasetRegistry.Quote(field)}::text
             from hub.versions v
-            join {DatasetRegistry.QualifiedTable(tableName)} t on t._version_from <= v.version and (t._version_to is null or t._version_to > v.version)
+            join {DatasetRegistry.QualifiedTable(tableName)} t on t._version_from = v.version
             where v.dataset_id = @datasetId and t.{DatasetRegistry.Quote(field)} is not null
             """, new { datasetId }, cancellationToken: cancellationToken));
         return rows
             .GroupBy(r => r.Version)
-            .ToDictionary(g => g.Key, g => g.Select(r => ReportingPeriod.TryParse(r.Value, out var p) ? p.Id : r.Value.Trim()).ToHashSet(StringComparer.Ordinal));
+            .ToDictionary(g => g.Key, g => ReportingPeriod.CoveredBy(g.Select(r => r.Value)));
     }
 
     private async Task<StatementResult> AddStatementAsync(string insert, string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken)

@@ -18,14 +18,15 @@ public static class QuarterlyReport
                && period.Cycle == UpdateCycle.Quarterly;
     }
 
-    /// <summary>Computes and renders the report of a quarter as of <paramref name="cutOff"/>.</summary>
+    /// <summary>Computes and renders the report of a quarter (its report window, see <see cref="FreshnessRules.ReportWindow"/>) as of <paramref name="cutOff"/>.</summary>
     public static async Task<RenderedReport> RenderAsync(
         FreshnessStore store, ReportingPeriod quarter, ReportFormat format, bool english, DateTimeOffset cutOff, DateTimeOffset generatedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         var number = ((quarter.First.Month - 1) / 3) + 1;
+        var (from, to) = store.Rules.ReportWindow(quarter);
         var report = await store.ReportAsync(
-            ReportTitles.Quarterly(quarter.First.Year, number, english), quarter.First, quarter.Last, cutOff, generatedAt, agency: null, cancellationToken);
+            ReportTitles.Quarterly(quarter.First.Year, number, english), from, to, cutOff, generatedAt, agency: null, cancellationToken);
         return ReportRenderer.Render(report, format, english);
     }
 }

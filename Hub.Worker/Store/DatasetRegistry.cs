@@ -1,5 +1,6 @@
 using Dapper;
 using Hub.Core.Catalog;
+using Hub.Core.Freshness;
 using Npgsql;
 
 namespace Hub.Worker.Store;
@@ -67,7 +68,7 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                 dataset.Description,
                 dataset.Licence,
                 Classification = dataset.Classification.ToString().ToLowerInvariant(),
-                UpdateCycle = dataset.UpdateCycle.ToString().ToLowerInvariant(),
+                UpdateCycle = FreshnessNames.Of(dataset.UpdateCycle),
                 dataset.Schedule,
                 PrimaryKey = dataset.PrimaryKey.ToArray(),
                 SchemaVersion = dataset.Schema.Version,
@@ -88,7 +89,7 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                   is distinct from @UpdateCycle
             on conflict (dataset_id, effective_from) do update set update_cycle = excluded.update_cycle
             """,
-            new { dataset.Id, UpdateCycle = dataset.UpdateCycle.ToString().ToLowerInvariant(), Now = now },
+            new { dataset.Id, UpdateCycle = FreshnessNames.Of(dataset.UpdateCycle), Now = now },
             transaction,
             cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);

@@ -8,7 +8,7 @@ public sealed class ComplianceReportTests
 {
     private static readonly FreshnessRules Rules = new(new FreshnessOptions());
 
-    // Q3 2026 counts the obligations whose deadline day falls in July to September:
+    // Q3 2026 counts the obligations whose deadline day falls in its report window, 25 June to 24 September:
     // monthly 2026-M06 (Jul 15), 2026-M07 (Aug 15), 2026-M08 (Sep 15); quarterly 2026-Q2 (Jul 30).
     private static readonly DatasetHistory[] Seeded =
     [
@@ -36,7 +36,77 @@ public sealed class ComplianceReportTests
     {
         var cutOff = Vn.Clock("2026-10-01 00:00").GetUtcNow();
         var obligations = Seeded.SelectMany(h => Rules.Evaluate(h, cutOff));
-        return ComplianceReport.Build(ReportTitles.Quarterly(2026, 3, english: false), Vn.Day("2026-07-01"), Vn.Day("2026-09-30"), cutOff, Vn.At("2026-10-02 08:30"), obligations, Activity);
+        var (from, to) = Rules.ReportWindow(Quarter("2026-Q3"));
+        return ComplianceReport.Build(ReportTitles.Quarterly(2026, 3, english: false), from, to, cutOff, Vn.At("2026-10-02 08:30"), obligations, Activity);
+    }
+
+    private static ReportingPeriod Quarter(string id) => ReportingPeriod.TryParse(id, out var quarter) ? quarter : throw new FormatException(id);
+
+    private static ComplianceReport QuarterlyReport(string quarter, string cutOff, params DatasetHistory[] histories)
+    {
+        var (from, to) = Rules.ReportWindow(Quarter(quarter));
+        var at = Vn.At(cutOff);
+        return ComplianceReport.Build("t", from, to, at, at, histories.SelectMany(h => Rules.Evaluate(h, at)), [new AgencyActivity("AG", "A", histories.Length, 0, 0, 0)]);
+    }
+
+    [Fact]
+    public void A_quarters_report_window_runs_from_the_previous_reporting_day_to_the_day_before_its_own()
+    {
+        Assert.Equal((Vn.Day("2025-12-25"), Vn.Day("2026-03-24")), Rules.ReportWindow(Quarter("2026-Q1")));
+        Assert.Equal((Vn.Day("2026-09-25"), Vn.Day("2026-12-24")), Rules.ReportWindow(Quarter("2026-Q4")));
+        for (var quarter = Quarter("2024-Q1"); quarter.First.Year < 2028; quarter = quarter.Next())
+        {
+            Assert.Equal(Rules.ReportWindow(quarter).To.AddDays(1), Rules.ReportWindow(quarter.Next()).From);
+        }
+
+        Assert.Equal((Vn.Day("2026-09-25"), Vn.Day("2026-12-24")), Rules.ReportWindowContaining(Vn.Day("2026-09-25")));
+        Assert.Equal((Vn.Day("2026-06-25"), Vn.Day("2026-09-24")), Rules.ReportWindowContaining(Vn.Day("2026-09-24")));
+        var (from, to) = new FreshnessRules(new FreshnessOptions { QuarterlyReportDay = 1 }).ReportWindow(Quarter("2026-Q1"));
+        Assert.Equal((Vn.Day("2025-12-01"), Vn.Day("2026-02-28")), (from, to));
+    }
+
+    [Fact]
+    public void A_yearly_obligation_due_after_the_reporting_day_is_counted_in_the_next_quarters_report()
+    {
+        // 2025's yearly data is due on 31 March 2026, after the Q1 report's window closed on 24 March.
+        var yearly = Vn.History("2025-01-01", UpdateCycle.Yearly);
+
+        var q1 = QuarterlyReport("2026-Q1", "2026-03-24 08:00", yearly);
+        Assert.Equal((0, 0, 0), (q1.Total.Due, q1.Total.Pending, q1.Total.Missing));
+
+        var q2 = QuarterlyReport("2026-Q2", "2026-06-24 08:00", yearly);
+        Assert.Equal((1, 1, 0, (decimal?)0m), (q2.Total.Due, q2.Total.Missing, q2.Total.Pending, q2.Total.ComplianceRate));
+        Assert.Equal(("2025", 85), (q2.Obligations.Single().Period, q2.Obligations.Single().DaysLate!.Value));
+    }
+
+    [Fact]
+    public void A_daily_datasets_obligations_are_each_counted_in_one_quarterly_report_figure_by_figure()
+    {
+        // Daily from 1 September; one version on 10 September 10:00 fulfils the days 1 to 9 (9 on time, 1-8 late by 8..1 days).
+        var daily = Vn.History("2026-09-01", UpdateCycle.Daily, published: [Vn.Published(1, "2026-09-10 10:00")]);
+
+        var q3 = QuarterlyReport("2026-Q3", "2026-09-24 00:00", daily);
+        var t = q3.Total;
+        // Deadlines 2 to 24 September: the days 1 to 23; days 10 to 22 are missing, day 23 is open until the end of 24 September.
+        Assert.Equal((23, 1, 8, 13, 0, 1), (t.Due, t.OnTime, t.Late, t.Missing, t.Waived, t.Pending));
+        Assert.Equal((0.0455m, 4.5m), (t.ComplianceRate, t.MedianDaysLate));
+        Assert.Equal(("2026-09-01", "2026-09-23"), (q3.Obligations[0].Period, q3.Obligations[^1].Period));
+
+        var q4 = QuarterlyReport("2026-Q4", "2026-12-24 00:00", daily);
+        Assert.Equal(("2026-09-24", "2026-12-23", 91), (q4.Obligations[0].Period, q4.Obligations[^1].Period, q4.Total.Due));
+    }
+
+    [Fact]
+    public void Every_obligation_with_its_deadline_in_the_range_is_due_and_those_still_running_at_the_cut_off_are_pending()
+    {
+        var daily = Vn.History("2026-09-01", UpdateCycle.Daily);
+        var cutOff = Vn.At("2026-09-10 12:00");
+
+        var report = ComplianceReport.Build("t", Vn.Day("2026-09-01"), Vn.Day("2026-09-30"), cutOff, cutOff, Rules.Evaluate(daily, cutOff), [new AgencyActivity("AG", "A", 1, 0, 0, 0)]);
+
+        // Days 1 to 8 missing; day 9 open (deadline today); day 10 still running: all due, the last two pending. Day 11 has not begun.
+        Assert.Equal((10, 8, 2), (report.Total.Due, report.Total.Missing, report.Total.Pending));
+        Assert.Equal(ObligationState.NotDue, report.Obligations[^1].State);
     }
 
     [Fact]

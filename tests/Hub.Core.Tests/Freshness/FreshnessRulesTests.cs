@@ -79,6 +79,31 @@ public sealed class FreshnessRulesTests
         Assert.Equal(ObligationState.AtRisk, o.State);
     }
 
+    [Theory]
+    [InlineData("2026-03-02 00:05", ObligationState.Open)] // a day's data is open for its single day to update, then missing
+    [InlineData("2026-03-02 23:59", ObligationState.Open)]
+    [InlineData("2026-03-03 00:00", ObligationState.Missing)]
+    public void Daily_data_is_never_at_risk(string now, ObligationState state) =>
+        Assert.Equal(state, Of(Vn.History("2026-01-01", UpdateCycle.Daily), "2026-03-01", now).State);
+
+    [Theory]
+    [InlineData("2026-03-02 00:05", ObligationState.Open)] // W09 ends Sunday 1 March, deadline day Wednesday 4 March
+    [InlineData("2026-03-03 00:00", ObligationState.AtRisk)]
+    [InlineData("2026-03-04 23:59", ObligationState.AtRisk)]
+    [InlineData("2026-03-05 00:00", ObligationState.Missing)]
+    public void Weekly_data_is_at_risk_for_the_last_two_of_its_three_days(string now, ObligationState state) =>
+        Assert.Equal(state, Of(Vn.History("2026-01-01", UpdateCycle.Weekly), "2026-W09", now).State);
+
+    [Fact]
+    public void The_at_risk_window_of_a_cycle_leaves_the_first_day_after_the_period_open()
+    {
+        var options = new FreshnessOptions();
+        Assert.Equal((-1, 1, 5, 5, 5, 5), (options.AtRiskDaysOf(UpdateCycle.Daily), options.AtRiskDaysOf(UpdateCycle.Weekly), options.AtRiskDaysOf(UpdateCycle.Monthly),
+            options.AtRiskDaysOf(UpdateCycle.Quarterly), options.AtRiskDaysOf(UpdateCycle.HalfYearly), options.AtRiskDaysOf(UpdateCycle.Yearly)));
+        var longer = new FreshnessOptions { DailyDeadlineDays = 3, WeeklyDeadlineDays = 10 };
+        Assert.Equal((1, 5), (longer.AtRiskDaysOf(UpdateCycle.Daily), longer.AtRiskDaysOf(UpdateCycle.Weekly)));
+    }
+
     [Fact]
     public void A_waiver_names_its_reason_and_who_gave_it_and_wins_over_missing()
     {
@@ -125,6 +150,28 @@ public sealed class FreshnessRulesTests
     }
 
     [Theory]
+    [InlineData("2026-03")] // an ISO month
+    [InlineData("03/2026")] // a month written the Vietnamese way
+    [InlineData("2026-02-15")] // a date column
+    [InlineData("15/02/2026")]
+    [InlineData("2026-M01")]
+    public void A_period_field_value_covers_the_period_that_holds_it(string value)
+    {
+        var history = Vn.History(
+            "2025-12-01",
+            UpdateCycle.Quarterly,
+            published:
+            [
+                new PublicationFact(1, Vn.At("2026-04-03 10:00"), ReportingPeriod.CoveredBy(["2026", "2025-Q4"])), // a year is no quarter
+                new PublicationFact(2, Vn.At("2026-04-20 10:00"), ReportingPeriod.CoveredBy([value])),
+            ]);
+
+        var o = Of(history, "2026-Q1", "2026-05-01 00:00");
+
+        Assert.Equal((ObligationState.OnTime, 2L), (o.State, o.FulfilledByVersion));
+    }
+
+    [Theory]
     [InlineData("2026-01-10 08:00", "2026-M02")] // mid-period: the first full period
     [InlineData("2026-02-01 00:00", "2026-M02")] // on the first day: that period is full
     [InlineData("2026-01-31 23:30", "2026-M02")]
@@ -156,6 +203,63 @@ public sealed class FreshnessRulesTests
             obligations.Select(o => o.Period));
         Assert.Equal((Vn.Day("2026-10-30"), ObligationState.Missing, 29), (obligations[6].DeadlineDay, obligations[6].State, obligations[6].DaysLate));
         Assert.Equal(ObligationState.NotDue, obligations[7].State);
+    }
+
+    [Fact]
+    public void A_change_to_a_shorter_cycle_starts_after_the_old_cycles_period_in_progress_ends()
+    {
+        var quarterly = Vn.History("2025-12-20", UpdateCycle.Quarterly, laterCycles: [new CycleChange(UpdateCycle.Monthly, Vn.At("2026-05-10 09:00"))]);
+        Assert.Equal(["2026-Q1", "2026-Q2", "2026-M07", "2026-M08"], Rules.Evaluate(quarterly, Vn.At("2026-08-28 12:00")).Select(o => o.Period)); // June once, in Q2
+
+        var yearly = Vn.History("2025-01-01", UpdateCycle.Yearly, laterCycles: [new CycleChange(UpdateCycle.Monthly, Vn.At("2026-05-10 09:00"))]);
+        Assert.Equal(["2025", "2026", "2027-M01", "2027-M02"], Rules.Evaluate(yearly, Vn.At("2027-02-10 12:00")).Select(o => o.Period));
+
+        var monthly = Vn.History("2025-12-20", laterCycles: [new CycleChange(UpdateCycle.Daily, Vn.At("2026-05-10 09:00"))]);
+        Assert.Equal(["2026-M04", "2026-M05", "2026-06-01", "2026-06-02"], Rules.Evaluate(monthly, Vn.At("2026-06-02 12:00")).Select(o => o.Period).TakeLast(4));
+    }
+
+    [Fact]
+    public void Two_cycle_changes_within_one_period_owe_each_period_once()
+    {
+        var history = Vn.History("2025-12-20", laterCycles:
+        [
+            new CycleChange(UpdateCycle.Quarterly, Vn.At("2026-05-10 09:00")),
+            new CycleChange(UpdateCycle.Monthly, Vn.At("2026-05-20 09:00")), // before the quarterly cycle's first period (Q3) began
+        ]);
+
+        Assert.Equal(
+            ["2026-M01", "2026-M02", "2026-M03", "2026-M04", "2026-M05", "2026-M06", "2026-M07", "2026-M08"],
+            Rules.Evaluate(history, Vn.At("2026-08-28 12:00")).Select(o => o.Period));
+    }
+
+    [Theory]
+    [InlineData(UpdateCycle.Daily, UpdateCycle.Yearly)]
+    [InlineData(UpdateCycle.Monthly, UpdateCycle.HalfYearly)]
+    [InlineData(UpdateCycle.HalfYearly, UpdateCycle.Quarterly)]
+    [InlineData(UpdateCycle.Yearly, UpdateCycle.Daily)]
+    [InlineData(UpdateCycle.Quarterly, UpdateCycle.Yearly)]
+    [InlineData(UpdateCycle.Weekly, UpdateCycle.Monthly)] // weeks do not line up with months: never twice, a gap of at most 6 days
+    [InlineData(UpdateCycle.Monthly, UpdateCycle.Weekly)]
+    public void Consecutive_cycles_owe_no_day_twice_and_leave_no_gap_when_their_periods_line_up(UpdateCycle first, UpdateCycle then)
+    {
+        var history = Vn.History("2025-01-01", first, laterCycles:
+        [
+            new CycleChange(then, Vn.At("2025-08-13 09:00")),
+            new CycleChange(first, Vn.At("2026-06-10 09:00")),
+            new CycleChange(then, Vn.At("2026-06-17 09:00")),
+        ]);
+
+        var periods = Rules.Evaluate(history, Vn.At("2028-01-10 00:00"));
+
+        Assert.Equal(periods.Select(o => o.Period).Distinct().Count(), periods.Count);
+        Assert.Equal(first, FreshnessNames.TryParseCycle(periods[0].Cycle, out var c0) ? c0 : UpdateCycle.Irregular);
+        Assert.Equal(then, FreshnessNames.TryParseCycle(periods[^1].Cycle, out var c1) ? c1 : UpdateCycle.Irregular);
+        var weekly = first == UpdateCycle.Weekly || then == UpdateCycle.Weekly;
+        for (var i = 1; i < periods.Count; i++)
+        {
+            var gap = periods[i].PeriodStart.DayNumber - periods[i - 1].PeriodEnd.DayNumber - 1;
+            Assert.InRange(gap, 0, weekly ? 6 : 0);
+        }
     }
 
     [Fact]

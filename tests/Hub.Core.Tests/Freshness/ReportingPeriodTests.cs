@@ -94,6 +94,22 @@ public sealed class ReportingPeriodTests
     [InlineData("")]
     public void Invalid_period_ids_are_refused(string id) => Assert.False(ReportingPeriod.TryParse(id, out _));
 
+    [Theory]
+    [InlineData("2026-03", "2026-M03,2026-Q1,2026-H1,2026")]
+    [InlineData(" 03/2026 ", "2026-M03,2026-Q1,2026-H1,2026")]
+    [InlineData("3/2026", "2026-M03,2026-Q1,2026-H1,2026")]
+    [InlineData("2026-03-31", "2026-03-31,2026-W14,2026-M03,2026-Q1,2026-H1,2026")]
+    [InlineData("31/03/2026", "2026-03-31,2026-W14,2026-M03,2026-Q1,2026-H1,2026")]
+    [InlineData("2026-Q3", "2026-Q3,2026-H2,2026")]
+    [InlineData("2026", "2026")] // a year covers a yearly period only
+    [InlineData("2026-W01", "2026-W01")] // 29 Dec 2025 to 4 Jan 2026: in no single month
+    [InlineData("2026-13", "")]
+    [InlineData("quý 3", "")]
+    public void A_period_field_value_covers_every_period_that_holds_all_its_days(string value, string covered) =>
+        Assert.Equal(
+            covered.Split(',', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal),
+            ReportingPeriod.CoveredBy([value]).Order(StringComparer.Ordinal));
+
     [Fact]
     public void Periods_follow_each_other_across_year_boundaries()
     {
@@ -119,9 +135,10 @@ public sealed class FreshnessOptionsTests
     [Fact]
     public void Negative_deadlines_and_a_zero_interval_are_refused()
     {
-        var options = new FreshnessOptions { MonthlyDeadlineDays = -1, AtRiskDays = -2, EvaluationInterval = TimeSpan.Zero };
+        var options = new FreshnessOptions { MonthlyDeadlineDays = -1, AtRiskDays = -2, QuarterlyReportDay = 29, EvaluationInterval = TimeSpan.Zero };
         Assert.Equal(
-            ["Freshness:MonthlyDeadlineDays must be 0 or more", "Freshness:AtRiskDays must be 0 or more", "Freshness:EvaluationInterval must be positive"],
+            ["Freshness:MonthlyDeadlineDays must be 0 or more", "Freshness:AtRiskDays must be 0 or more", "Freshness:QuarterlyReportDay must be between 1 and 28",
+             "Freshness:EvaluationInterval must be positive"],
             options.Validate());
     }
 }

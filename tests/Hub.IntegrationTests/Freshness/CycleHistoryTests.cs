@@ -21,8 +21,8 @@ public sealed class CycleHistoryTests(HubFixture hub)
         await registry.RegisterAsync(agency, dataset with { ConfigRevision = "r3", UpdateCycle = UpdateCycle.HalfYearly }, CancellationToken.None);
 
         Assert.Equal(
-            "monthly,halfyearly",
+            "monthly,half_yearly",
             await hub.QueryScalarAsync<string>("select string_agg(update_cycle, ',' order by effective_from) from hub.dataset_cycles where dataset_id = 'fq-cycle'"));
-        Assert.Equal("halfyearly", await hub.QueryScalarAsync<string>("select update_cycle from hub.datasets where id = 'fq-cycle'"));
+        Assert.Equal("half_yearly", await hub.QueryScalarAsync<string>("select update_cycle from hub.datasets where id = 'fq-cycle'"));
     }
 }

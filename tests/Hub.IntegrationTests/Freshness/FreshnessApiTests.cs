@@ -17,8 +17,8 @@ public sealed class FreshnessApiTests(HubFixture hub)
     private static bool seeded;
 
     /// <summary>
-    /// Q3 2026 of two agencies. Obligations whose deadline day falls in Q3: monthly M06 (Jul 15), M07 (Aug 15),
-    /// M08 (Sep 15); quarterly Q2 (Jul 30).
+    /// Q3 2026 of two agencies. Obligations whose deadline day falls in Q3's report window (25 June to 24 September):
+    /// monthly M06 (Jul 15), M07 (Aug 15), M08 (Sep 15); quarterly Q2 (Jul 30).
     /// </summary>
     private async Task SeedQuarterAsync()
     {
@@ -84,7 +84,7 @@ public sealed class FreshnessApiTests(HubFixture hub)
 
         var report = await hub.Api.GetFromJsonAsync<ComplianceReport>($"/api/reports/quarterly/2026/Q3?format=json&{CutOff}");
 
-        Assert.Equal((new DateOnly(2026, 7, 1), new DateOnly(2026, 9, 30)), (report!.From, report.To));
+        Assert.Equal((new DateOnly(2026, 6, 25), new DateOnly(2026, 9, 24)), (report!.From, report.To));
         Assert.Equal(FreshnessSeed.Vn("2026-10-01 00:00"), report.CutOff);
         var a = report.Agencies.Single(x => x.AgencyCode == "FQA");
         Assert.Equal((2, 4, 1, 2, 1, 0, 0), (a.Datasets, a.Due, a.OnTime, a.Late, a.Missing, a.Waived, a.Pending));
@@ -96,6 +96,8 @@ public sealed class FreshnessApiTests(HubFixture hub)
 
         var compliance = await hub.Api.GetFromJsonAsync<ComplianceReport>($"/api/agencies/FQA/compliance?from=2026-07-01&to=2026-09-30&{CutOff}");
         Assert.Equal(a, compliance!.Agencies.Single());
+        var current = await hub.Api.GetFromJsonAsync<ComplianceReport>("/api/agencies/FQA/compliance?asOf=2026-09-25T00:00:00%2B07:00");
+        Assert.Equal((new DateOnly(2026, 9, 25), new DateOnly(2026, 12, 24)), (current!.From, current.To)); // Q4's window has begun
         Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.GetAsync("/api/agencies/NOPE/compliance")).StatusCode);
     }
 
@@ -154,6 +156,30 @@ public sealed class FreshnessApiTests(HubFixture hub)
         var obligations = await hub.Api.GetFromJsonAsync<List<Obligation>>("/api/freshness?dataset=fq-ky&asOf=2026-03-01T00:00:00%2B07:00");
 
         Assert.Equal(["2025-M12 late 19 1", "2026-M01 late 3 2", "2026-M02 open  ", "2026-M03 not_due  "],
+            obligations!.Select(o => $"{o.Period} {FreshnessNames.Of(o.State)} {o.DaysLate} {o.FulfilledByVersion}"));
+    }
+
+    [Fact]
+    public async Task A_period_field_value_is_read_as_the_days_it_names_and_only_records_a_version_published_cover_it()
+    {
+        var seed = new FreshnessSeed(hub.ConnectionString);
+        await seed.DatasetAsync("fq-quy-thang", "FQT", "quarterly", "2025-12-15 10:00",
+            """{"type":"object","properties":{"ma":{"type":"string"},"thang":{"type":"string","x-period":true}}}""");
+        var v1 = await seed.RunAsync("fq-quy-thang", "2026-03-20 10:00", valid: 1, quarantined: 0, version: 1, inserted: 1); // before Q1 ended
+        var v2 = await seed.RunAsync("fq-quy-thang", "2026-04-05 10:00", valid: 2, quarantined: 0, version: 2, inserted: 1); // April only
+        var v3 = await seed.RunAsync("fq-quy-thang", "2026-04-10 10:00", valid: 2, quarantined: 0, version: 3, updated: 1); // March again
+        await seed.ExecuteAsync(
+            """
+            create table open_data.fq_quy_thang (ma text, thang text, _key text not null, _hash text not null, _version_from bigint not null,
+                _version_to bigint, _run_id uuid not null, _batch int not null);
+            insert into open_data.fq_quy_thang values
+                ('a', '2026-03', 'a', 'h1', 1, 3, @v1, 0), ('b', '2026-04', 'b', 'h2', 2, null, @v2, 0), ('a', '03/2026', 'a', 'h3', 3, null, @v3, 0);
+            """, new { v1, v2, v3 });
+
+        var obligations = await hub.Api.GetFromJsonAsync<List<Obligation>>("/api/freshness?dataset=fq-quy-thang&asOf=2026-05-01T00:00:00%2B07:00");
+
+        // Version 2 still holds March's record from version 1 but did not publish it: version 3, which did, fulfils Q1.
+        Assert.Equal(["2026-Q1 on_time 0 3", "2026-Q2 not_due  "],
             obligations!.Select(o => $"{o.Period} {FreshnessNames.Of(o.State)} {o.DaysLate} {o.FulfilledByVersion}"));
     }
 
