@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using Hub.Api.Access;
 using Hub.Api.Connectors;
 using Hub.Api.Datasets;
 using Hub.Api.Freshness;
@@ -24,7 +25,7 @@ namespace Hub.Api;
 
 public static class ApiServiceCollectionExtensions
 {
-    /// <summary>The API's services: store (read side), bus (publish only), problem details, OpenAPI, health, telemetry.</summary>
+    /// <summary>The API's services: store (read side), bus (publish only), problem details, OpenAPI, health, telemetry, API keys and policies.</summary>
     public static IServiceCollection AddHubApi(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -40,7 +41,7 @@ public static class ApiServiceCollectionExtensions
         // Vietnamese text is written as UTF-8, not as \u escapes.
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
         services.AddProblemDetails();
-        services.AddOpenApi();
+        services.AddOpenApi(AccessPolicies.DescribeSecurity);
         services.AddHealthChecks().AddNpgSql(sp => sp.GetRequiredService<NpgsqlDataSource>(), name: "postgresql", tags: ["ready"]);
         services.AddSingleton<DatasetQueries>();
         services.AddOptions<RecordPageOptions>().Bind(configuration.GetSection(RecordPageOptions.SectionName));
@@ -50,7 +51,7 @@ public static class ApiServiceCollectionExtensions
         services.AddSingleton<RunQueries>();
         services.AddSingleton<QuarantineReplay>();
         services.AddOptions<IngestOptions>().Bind(configuration.GetSection(IngestOptions.SectionName));
-        services.AddSingleton<AgencyKeys>();
+        services.AddHubAccess();
         services.AddSingleton<PushIngestion>();
         return services;
     }
@@ -74,6 +75,8 @@ public static class ApiServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapOpenApi();
         app.MapDatasetsApi();
         app.MapRunsApi();

@@ -10,6 +10,8 @@ switch (args)
         return await AuditCommand.RunAsync(rest, Host.CreateApplicationBuilder().Configuration, Console.Out, Console.Error);
     case ["agencies", .. var rest]:
         return await AgenciesCommand.RunAsync(rest, Host.CreateApplicationBuilder().Configuration, Console.Out, Console.Error);
+    case ["staff", .. var rest]:
+        return await StaffCommand.RunAsync(rest, Host.CreateApplicationBuilder().Configuration, Console.Out, Console.Error);
     case ["report", .. var rest]:
         return await ReportCommand.RunAsync(rest);
 }

@@ -1,4 +1,5 @@
 using Dapper;
+using Hub.Api.Access;
 using Hub.Api.Runs;
 using Hub.Worker.Catalog;
 using Hub.Worker.Scheduling;
@@ -27,22 +28,22 @@ public sealed record ConnectorStatus(
 
 public static class ConnectorsApi
 {
-    /// <summary><c>GET /api/connectors</c>; <c>POST /api/connectors/{dataset}/run|pause|resume|reset|backfill</c>.</summary>
+    /// <summary><c>GET /api/connectors</c> (public); <c>POST /api/connectors/{dataset}/run|pause|resume|reset|backfill</c> (operators).</summary>
     public static IEndpointRouteBuilder MapConnectorsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/connectors").WithTags("Connectors");
         group.MapGet("/", ListAsync).WithSummary("Every connector: state, next run, last run and its outcome, consecutive failures");
-        group.MapPost("/{dataset}/run", RunAsync).WithSummary("Runs the connector now on a worker (202; follow it in /api/runs?dataset=)");
+        group.MapPost("/{dataset}/run", RunAsync).WithSummary("Runs the connector now on a worker (202; follow it in /api/runs?dataset=)").RequireAuthorization(AccessPolicies.Operator);
         group.MapPost("/{dataset}/pause", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken) =>
-            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.PauseJob(key, cancellationToken), cancellationToken)).WithSummary("Stops the connector's schedule until resumed");
+            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.PauseJob(key, cancellationToken), cancellationToken)).WithSummary("Stops the connector's schedule until resumed").RequireAuthorization(AccessPolicies.Operator);
         group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, TimeProvider time, string dataset, CancellationToken cancellationToken) =>
             ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) =>
             {
                 await AutoPause.ClearAsync(dataSource, dataset, time.GetUtcNow(), cancellationToken);
                 await scheduler.ResumeJob(key, cancellationToken);
-            }, cancellationToken)).WithSummary("Resumes a paused connector's schedule (also one that paused itself after repeated failures: its reason is cleared and failures are counted anew)");
-        group.MapPost("/{dataset}/reset", ResetAsync).WithSummary("Clears the incremental-sync cursor: the next run is a full refresh");
-        group.MapPost("/{dataset}/backfill", BackfillAsync).WithSummary("Sets the incremental-sync cursor: the next run asks for the records since ?from= (minus the look-back)");
+            }, cancellationToken)).WithSummary("Resumes a paused connector's schedule (also one that paused itself after repeated failures: its reason is cleared and failures are counted anew)").RequireAuthorization(AccessPolicies.Operator);
+        group.MapPost("/{dataset}/reset", ResetAsync).WithSummary("Clears the incremental-sync cursor: the next run is a full refresh").RequireAuthorization(AccessPolicies.Operator);
+        group.MapPost("/{dataset}/backfill", BackfillAsync).WithSummary("Sets the incremental-sync cursor: the next run asks for the records since ?from= (minus the look-back)").RequireAuthorization(AccessPolicies.Operator);
         return endpoints;
     }
 

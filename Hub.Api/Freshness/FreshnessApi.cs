@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using Hub.Api.Access;
 using Hub.Core.Freshness;
 using Hub.Worker.Freshness;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -5,7 +7,10 @@ using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Freshness;
 
-/// <summary>A waiver or a "no change for this period" confirmation of one dataset's obligation.</summary>
+/// <summary>
+/// A waiver or a "no change for this period" confirmation of one dataset's obligation. <c>By</c> is recorded from the
+/// caller's key (its holder and key id); a <c>by</c> in the request body is ignored.
+/// </summary>
 public sealed record FreshnessStatement(string? Dataset, string? Period, string? Reason, string? By);
 
 public static class FreshnessApi
@@ -13,7 +18,8 @@ public static class FreshnessApi
     /// <summary>
     /// Freshness against the update cycles (Art. 4.6): <c>GET /api/freshness</c>, <c>/connectors</c>, <c>/events</c>,
     /// <c>POST /api/freshness/waivers</c> and <c>/confirmations</c>, <c>GET /api/agencies/{code}/compliance</c> and
-    /// <c>GET /api/reports/quarterly/{year}/{quarter}</c>.
+    /// <c>GET /api/reports/quarterly/{year}/{quarter}</c>. Reads are public; a waiver needs an operator key, a confirmation
+    /// the key of the dataset's agency (Art. 4.4).
     /// </summary>
     public static IEndpointRouteBuilder MapFreshnessApi(this IEndpointRouteBuilder endpoints)
     {
@@ -21,10 +27,12 @@ public static class FreshnessApi
         group.MapGet("/", ListAsync).WithSummary("Every obligation (dataset and period) with its state, deadline and the version that fulfilled it");
         group.MapGet("/connectors", ConnectorsAsync).WithSummary("Each connector's last success and whether it is behind its own schedule");
         group.MapGet("/events", EventsAsync).WithSummary("Obligations that turned at risk, late or missing, as published on the bus, newest first");
-        group.MapPost("/waivers", (FreshnessStore store, TimeProvider time, FreshnessStatement body, CancellationToken ct) => StatementAsync(store, time, body, waiver: true, ct))
-            .WithSummary("Waive a dataset's obligation for a period, with the reason and who waived it");
-        group.MapPost("/confirmations", (FreshnessStore store, TimeProvider time, FreshnessStatement body, CancellationToken ct) => StatementAsync(store, time, body, waiver: false, ct))
-            .WithSummary("The agency confirms that a dataset did not change for an ended period: the obligation is fulfilled");
+        group.MapPost("/waivers", (FreshnessStore store, TimeProvider time, ClaimsPrincipal user, FreshnessStatement body, CancellationToken ct) => StatementAsync(store, time, user, body, waiver: true, ct))
+            .WithSummary("Waive a dataset's obligation for a period, with the reason; who waived it is the operator key's holder")
+            .RequireAuthorization(AccessPolicies.Operator);
+        group.MapPost("/confirmations", (FreshnessStore store, TimeProvider time, ClaimsPrincipal user, FreshnessStatement body, CancellationToken ct) => StatementAsync(store, time, user, body, waiver: false, ct))
+            .WithSummary("The agency confirms, with its own key, that one of its datasets did not change for an ended period: the obligation is fulfilled")
+            .RequireAuthorization(AccessPolicies.Agency);
         endpoints.MapGet("/api/agencies/{code}/compliance", ComplianceAsync).WithTags("Freshness")
             .WithSummary("An agency's compliance over a range of days (default: the current quarter), as of a cut-off");
         endpoints.MapGet("/api/reports/quarterly/{year:int}/{quarter}", QuarterlyAsync).WithTags("Freshness")
@@ -66,11 +74,11 @@ public static class FreshnessApi
             : TypedResults.Ok(await store.EventsAsync(dataset, limit ?? 100, cancellationToken));
 
     private static async Task<Results<Created<FreshnessStatement>, ProblemHttpResult>> StatementAsync(
-        FreshnessStore store, TimeProvider time, FreshnessStatement body, bool waiver, CancellationToken cancellationToken)
+        FreshnessStore store, TimeProvider time, ClaimsPrincipal user, FreshnessStatement body, bool waiver, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(body.Dataset) || string.IsNullOrWhiteSpace(body.Reason) || string.IsNullOrWhiteSpace(body.By))
+        if (string.IsNullOrWhiteSpace(body.Dataset) || string.IsNullOrWhiteSpace(body.Reason))
         {
-            return BadRequest("dataset, period, reason and by are all required");
+            return BadRequest("dataset, period and reason are all required");
         }
 
         if (!ReportingPeriod.TryParse(body.Period, out var period))
@@ -90,15 +98,20 @@ public static class FreshnessApi
             return TypedResults.Problem($"dataset '{body.Dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
         }
 
+        if (AccessPolicies.AgencyOf(user) is { } agency && owed.Count > 0 && owed[0].AgencyCode != agency)
+        {
+            return TypedResults.Problem($"the key belongs to agency '{agency}'; dataset '{body.Dataset}' is managed by another agency", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
+        }
+
         if (!owed.Any(o => o.Period == period.Id))
         {
             return BadRequest($"dataset '{body.Dataset}' owes no obligation for period {period.Id}: its registration and cycle history decide its periods (GET /api/freshness?dataset={body.Dataset})");
         }
 
-        var statement = body with { Period = period.Id };
+        var statement = body with { Period = period.Id, By = AccessPolicies.Signature(user) };
         var recorded = waiver
-            ? await store.AddWaiverAsync(body.Dataset, period.Id, body.Reason, body.By, now, cancellationToken)
-            : await store.AddConfirmationAsync(body.Dataset, period.Id, body.Reason, body.By, now, cancellationToken);
+            ? await store.AddWaiverAsync(body.Dataset, period.Id, body.Reason, statement.By, now, cancellationToken)
+            : await store.AddConfirmationAsync(body.Dataset, period.Id, body.Reason, statement.By, now, cancellationToken);
         return recorded switch
         {
             StatementResult.Recorded => TypedResults.Created($"/api/freshness?dataset={Uri.EscapeDataString(body.Dataset)}&period={period.Id}", statement),

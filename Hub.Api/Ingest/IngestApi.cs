@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using Hub.Api.Access;
 using Hub.Worker.Catalog;
 using Hub.Worker.Ingest;
 using Microsoft.AspNetCore.Http.Features;
@@ -14,6 +16,7 @@ public static class IngestApi
         endpoints.MapPost("/api/ingest/{dataset}", IngestAsync)
             .WithTags("Ingest")
             .WithSummary("An agency pushes records (JSON array or NDJSON) of one of its own datasets, with its API key (Authorization: Bearer or X-Api-Key)")
+            .RequireAuthorization(AccessPolicies.Agency)
             .Accepts<object>("application/json", "application/x-ndjson");
         return endpoints;
     }
@@ -21,19 +24,13 @@ public static class IngestApi
     private static async Task<Results<Accepted<PushResult>, Ok<PushResult>, ProblemHttpResult>> IngestAsync(
         HttpContext context,
         string dataset,
+        ClaimsPrincipal user,
         HubCatalog catalog,
-        AgencyKeys keys,
         PushIngestion ingestion,
         IOptions<IngestOptions> options,
         CancellationToken cancellationToken)
     {
-        var agency = await keys.AuthenticateAsync(ApiKey(context.Request), cancellationToken);
-        if (agency is null)
-        {
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Problem(StatusCodes.Status401Unauthorized, "Unauthorized", "send the agency's API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'; the key is missing, unknown or revoked");
-        }
-
+        var agency = AccessPolicies.AgencyOf(user);
         if (catalog.Find(dataset) is not { } entry)
         {
             return Problem(StatusCodes.Status404NotFound, "Not Found", $"dataset '{dataset}' is not in the catalogue");
@@ -88,18 +85,6 @@ public static class IngestApi
         {
             return Problem(StatusCodes.Status409Conflict, "Conflict", e.Message);
         }
-    }
-
-    private static string? ApiKey(HttpRequest request)
-    {
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return authorization["Bearer ".Length..].Trim();
-        }
-
-        var header = request.Headers["X-Api-Key"].ToString();
-        return header.Length == 0 ? null : header.Trim();
     }
 
     /// <summary>The body, or null when it is longer than <paramref name="max"/> bytes.</summary>

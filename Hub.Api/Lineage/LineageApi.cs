@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using Hub.Api.Access;
 using Hub.Api.Datasets;
 using Hub.Worker.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -26,13 +27,13 @@ public sealed record RecordLineage(string DatasetId, string Key, IReadOnlyList<R
 
 public static class LineageApi
 {
-    /// <summary><c>GET /api/lineage/{dataset}/{key}</c> and <c>GET /api/payloads/{sha256}</c>, for auditors.</summary>
+    /// <summary><c>GET /api/lineage/{dataset}/{key}</c> (public) and <c>GET /api/payloads/{sha256}</c> (auditors: raw, unmasked data).</summary>
     public static IEndpointRouteBuilder MapLineageApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/lineage/{dataset}/{key}", GetAsync).WithTags("Lineage")
             .WithSummary("The full history of one record, each version with its run, request, payload hash, schema version and config revision");
         endpoints.MapGet("/api/payloads/{sha256}", PayloadAsync).WithTags("Lineage")
-            .WithSummary("A raw payload as the agency sent it, by its SHA-256");
+            .WithSummary("A raw payload as the agency sent it, by its SHA-256").RequireAuthorization(AccessPolicies.Auditor);
         return endpoints;
     }
 

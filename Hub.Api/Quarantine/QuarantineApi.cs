@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using Hub.Api.Access;
 using Hub.Worker.Quarantine;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
@@ -15,8 +16,10 @@ public static class QuarantineApi
     public static IEndpointRouteBuilder MapQuarantineApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/quarantine").WithTags("Quarantine");
-        group.MapGet("/", ListAsync).WithSummary("Quarantined records, oldest first, with their errors and payload; ?after= is the last id seen");
-        group.MapPost("/replay", ReplayAsync).WithSummary("Checks a dataset's quarantined records again and publishes those that now pass");
+        group.MapGet("/", ListAsync).WithSummary("Quarantined records, oldest first, with their errors and payload; ?after= is the last id seen")
+            .RequireAuthorization(AccessPolicies.Auditor);
+        group.MapPost("/replay", ReplayAsync).WithSummary("Checks a dataset's quarantined records again and publishes those that now pass")
+            .RequireAuthorization(AccessPolicies.Operator);
         return endpoints;
     }
 

@@ -1,15 +1,22 @@
+using System.Security.Claims;
+using Hub.Api.Access;
+using Hub.Api.Datasets;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Runs;
 
 public static class RunsApi
 {
-    /// <summary><c>GET /api/runs?dataset=&amp;limit=</c> and <c>GET /api/runs/{id}</c>.</summary>
+    /// <summary>
+    /// <c>GET /api/runs?dataset=&amp;limit=</c> (public) and <c>GET /api/runs/{id}</c>, whose quarantined records hold raw
+    /// data: auditors and operators, or the agency of the run's dataset (a push's <c>Location</c>).
+    /// </summary>
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/api/runs").WithTags("Runs");
         group.MapGet("/", ListAsync).WithSummary("Runs, newest first, optionally of one dataset");
-        group.MapGet("/{id:guid}", GetAsync).WithSummary("One run with its requests, payload hashes, counts, errors and quarantined records");
+        group.MapGet("/{id:guid}", GetAsync).WithSummary("One run with its requests, payload hashes, counts, errors and quarantined records")
+            .RequireAuthorization(AccessPolicies.AuditorOrAgency);
         return endpoints;
     }
 
@@ -23,8 +30,16 @@ public static class RunsApi
         return TypedResults.Ok(await queries.ListAsync(dataset, limit ?? 50, cancellationToken));
     }
 
-    private static async Task<Results<Ok<RunDetail>, ProblemHttpResult>> GetAsync(RunQueries queries, Guid id, CancellationToken cancellationToken) =>
-        await queries.GetAsync(id, cancellationToken) is { } run
-            ? TypedResults.Ok(run)
-            : TypedResults.Problem($"run {id} does not exist", statusCode: StatusCodes.Status404NotFound);
+    private static async Task<Results<Ok<RunDetail>, ProblemHttpResult>> GetAsync(
+        RunQueries queries, DatasetQueries datasets, ClaimsPrincipal user, Guid id, CancellationToken cancellationToken)
+    {
+        if (await queries.GetAsync(id, cancellationToken) is not { } run)
+        {
+            return TypedResults.Problem($"run {id} does not exist", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        return AccessPolicies.AgencyOf(user) is { } agency && (await datasets.GetAsync(run.Run.DatasetId, cancellationToken))?.AgencyCode != agency
+            ? TypedResults.Problem($"the key belongs to agency '{agency}'; run {id} is of dataset '{run.Run.DatasetId}', managed by another agency", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden")
+            : TypedResults.Ok(run);
+    }
 }

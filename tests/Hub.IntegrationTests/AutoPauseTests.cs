@@ -31,7 +31,7 @@ public sealed class AutoPauseTests(HubFixture hub)
         Assert.Contains("/api/connectors/it-autopause/resume", paused.PausedReason, StringComparison.Ordinal);
         Assert.Contains(hub.Logs.Lines, l => l.Contains("Connector it-autopause paused itself after 5 consecutive failed runs", StringComparison.Ordinal));
 
-        Assert.Equal(HttpStatusCode.NoContent, (await hub.Api.PostAsync("/api/connectors/it-autopause/resume", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-autopause/resume", null)).StatusCode);
         var resumed = await StatusAsync("it-autopause");
         Assert.Equal(("normal", (string?)null), (resumed.State, resumed.PausedReason));
 

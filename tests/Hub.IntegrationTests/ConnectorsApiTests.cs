@@ -19,7 +19,7 @@ public sealed class ConnectorsApiTests(HubFixture hub)
         Assert.Equal(new DateTimeOffset(2099, 1, 1, 3, 0, 0, TimeSpan.FromHours(7)), before.NextRunAt);
         TestAgency.Serve(hub.Agency, "it-manual", Enumerable.Range(1, 4).Select(i => (object)TestAgency.Ward(i)).ToList());
 
-        var accepted = await hub.Api.PostAsync("/api/connectors/it-manual/run", null);
+        var accepted = await hub.OperatorApi.PostAsync("/api/connectors/it-manual/run", null);
 
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         var waited = System.Diagnostics.Stopwatch.StartNew();
@@ -43,10 +43,10 @@ public sealed class ConnectorsApiTests(HubFixture hub)
         await hub.SyncAsync("it-manual");
         Assert.Equal(2L, (await StatusAsync("it-manual")).ConsecutiveFailures);
 
-        Assert.Equal(HttpStatusCode.NoContent, (await hub.Api.PostAsync("/api/connectors/it-manual/pause", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-manual/pause", null)).StatusCode);
         Assert.Equal("paused", (await StatusAsync("it-manual")).State);
-        Assert.Equal(HttpStatusCode.NoContent, (await hub.Api.PostAsync("/api/connectors/it-manual/resume", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-manual/resume", null)).StatusCode);
         Assert.Equal("normal", (await StatusAsync("it-manual")).State);
-        Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.PostAsync("/api/connectors/nope/run", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await hub.OperatorApi.PostAsync("/api/connectors/nope/run", null)).StatusCode);
     }
 }

@@ -93,6 +93,6 @@ public sealed class HotReloadTests(HubFixture hub)
         Assert.Null(removed!.ConfigError);
         await EventuallyAsync(() => Task.FromResult(hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-hot")), e => e is null, "it-hot out of the worker's catalogue");
         Assert.Equal(wardsScheduled, ScheduledLines("it-wards"));
-        Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.PostAsync("/api/connectors/it-hot/backfill?from=1", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await hub.OperatorApi.PostAsync("/api/connectors/it-hot/backfill?from=1", null)).StatusCode);
     }
 }

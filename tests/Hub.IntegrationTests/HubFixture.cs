@@ -1,8 +1,10 @@
 using System.Globalization;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dapper;
 using Hub.Api.Runs;
 using Hub.Worker;
+using Hub.Worker.Access;
 using Hub.Worker.Scheduling;
 using Hub.Worker.Store;
 using Microsoft.AspNetCore.Hosting;
@@ -23,6 +25,7 @@ namespace Hub.IntegrationTests;
 /// </summary>
 public sealed class HubFixture : IAsyncLifetime
 {
+    private readonly List<HttpClient> clients = [];
     private WebApplicationFactory<Program>? api;
 
     public WireMockServer Agency { get; } = WireMockServer.Start();
@@ -33,7 +36,13 @@ public sealed class HubFixture : IAsyncLifetime
 
     public IHost Worker { get; private set; } = null!;
 
+    /// <summary>The API without a key: what anyone may read.</summary>
     public HttpClient Api { get; private set; } = null!;
+
+    /// <summary>The API with <see cref="OperatorKey"/>: connector actions, replays, waivers and (as operators may) raw data.</summary>
+    public HttpClient OperatorApi { get; private set; } = null!;
+
+    public IssuedKey OperatorKey { get; private set; } = null!;
 
     public IServiceProvider ApiServices => api!.Services;
 
@@ -80,11 +89,26 @@ public sealed class HubFixture : IAsyncLifetime
             web.ConfigureLogging(logging => logging.AddProvider(Logs));
         });
         Api = api.CreateClient();
+        OperatorKey = await IssueKeyAsync("it-operator", KeyRoles.Operator);
+        OperatorApi = ApiWithKey(OperatorKey.Key);
+    }
+
+    public Task<IssuedKey> IssueKeyAsync(string holder, string role) =>
+        ApiServices.GetRequiredService<ApiKeys>().IssueAsync(holder, role, CancellationToken.None);
+
+    /// <summary>A client of the API that sends <paramref name="key"/> as <c>Authorization: Bearer</c>; the fixture disposes it.</summary>
+    public HttpClient ApiWithKey(string key)
+    {
+        var client = api!.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        clients.Add(client);
+        return client;
     }
 
     public async Task DisposeAsync()
     {
         Api.Dispose();
+        clients.ForEach(c => c.Dispose());
         if (api is not null)
         {
             await api.DisposeAsync();
@@ -109,7 +133,7 @@ public sealed class HubFixture : IAsyncLifetime
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            var detail = await Api.GetFromJsonAsync<RunDetail>($"/api/runs/{runId}");
+            var detail = await OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{runId}");
             if (detail!.Run.Status != "running")
             {
                 return detail.Run;

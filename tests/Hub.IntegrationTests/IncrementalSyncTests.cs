@@ -18,7 +18,7 @@ public sealed class IncrementalSyncTests(HubFixture hub)
     private Task<string> ModeAsync(Guid runId) => hub.QueryScalarAsync<string>("select mode from hub.runs where id = @runId", new { runId });
 
     private async Task<string> RequestUrlAsync(Guid runId) =>
-        Uri.UnescapeDataString((await hub.Api.GetFromJsonAsync<RunDetail>($"/api/runs/{runId}"))!.Requests[0].Url);
+        Uri.UnescapeDataString((await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{runId}"))!.Requests[0].Url);
 
     private async Task<string?> CursorAsync(string dataset)
     {
@@ -56,22 +56,22 @@ public sealed class IncrementalSyncTests(HubFixture hub)
         Assert.Equal("2025-03-02T09:30:00+07:00", await CursorAsync("it-incremental"));
 
         // Backfill: the next run asks from the given point (minus the look-back).
-        Assert.Equal(HttpStatusCode.NoContent, (await hub.Api.PostAsync("/api/connectors/it-incremental/backfill?from=2025-01-01T00:00:00%2B07:00", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-incremental/backfill?from=2025-01-01T00:00:00%2B07:00", null)).StatusCode);
         TestAgency.Serve(hub.Agency, "it-incremental", Wards([1, 2], "2025-03-02T09:30:00+07:00", " (đổi tên)"));
         var backfill = await hub.SyncAsync("it-incremental");
         Assert.Equal(("succeeded", "partial"), (backfill.Status, await ModeAsync(backfill.Id)));
         Assert.Contains("updated_since=2024-12-31T23:00:00+07:00", await RequestUrlAsync(backfill.Id), StringComparison.Ordinal);
 
         // Reset: the next run is a full refresh again, and another dataset's cursor is untouched.
-        Assert.Equal(HttpStatusCode.NoContent, (await hub.Api.PostAsync("/api/connectors/it-incremental/reset", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-incremental/reset", null)).StatusCode);
         Assert.Null(await CursorAsync("it-incremental"));
         Assert.Equal("2025-02-01T10:00:00+07:00", await CursorAsync("it-incremental-b"));
         var full = await hub.SyncAsync("it-incremental");
         Assert.Equal(("succeeded", "full", 8L), (full.Status, await ModeAsync(full.Id), full.Deleted));
         Assert.DoesNotContain("updated_since", await RequestUrlAsync(full.Id), StringComparison.Ordinal);
 
-        Assert.Equal(HttpStatusCode.Conflict, (await hub.Api.PostAsync("/api/connectors/it-wards/backfill?from=2025-01-01", null)).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await hub.Api.PostAsync("/api/connectors/it-incremental/backfill", null)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.PostAsync("/api/connectors/nope/reset", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await hub.OperatorApi.PostAsync("/api/connectors/it-wards/backfill?from=2025-01-01", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await hub.OperatorApi.PostAsync("/api/connectors/it-incremental/backfill", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await hub.OperatorApi.PostAsync("/api/connectors/nope/reset", null)).StatusCode);
     }
 }

@@ -60,7 +60,7 @@ public sealed class PipelineTests(HubFixture hub)
         Assert.Equal(DateTimeOffset.Parse("2025-03-01T08:00:00+07:00", System.Globalization.CultureInfo.InvariantCulture), first.GetProperty("cap_nhat").GetDateTimeOffset());
         Assert.False(first.TryGetProperty("_hash", out _));
 
-        var detail = await hub.Api.GetFromJsonAsync<RunDetail>($"/api/runs/{run.Id}");
+        var detail = await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{run.Id}");
         Assert.Equal(3, detail!.Requests.Count);
         Assert.All(detail.Requests, r => Assert.Equal((200, 64), (r.StatusCode, r.PayloadSha256.Length)));
         Assert.Contains("offset=100", detail.Requests[2].Url, StringComparison.Ordinal);
@@ -115,7 +115,7 @@ public sealed class PipelineTests(HubFixture hub)
         Assert.Equal("succeeded", run.Status);
         Assert.Equal((10L, 8L, 2L, 8L), (run.Fetched!.Value, run.Valid, run.Quarantined, run.Inserted));
         Assert.Equal(run.Fetched, run.Valid + run.Quarantined);
-        var detail = await hub.Api.GetFromJsonAsync<RunDetail>($"/api/runs/{run.Id}");
+        var detail = await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{run.Id}");
         Assert.Equal(2, detail!.Quarantined.Count);
         var badCode = detail.Quarantined.Single(q => q.Key == "123");
         Assert.Contains("PatternMismatch", badCode.Errors.ToString(), StringComparison.Ordinal);
@@ -197,7 +197,7 @@ public sealed class PipelineTests(HubFixture hub)
         var missing = await hub.Api.GetAsync("/api/datasets/no-such-dataset/records");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("application/problem+json", missing.Content.Headers.ContentType!.MediaType);
-        Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.GetAsync($"/api/runs/{Guid.NewGuid()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await hub.OperatorApi.GetAsync($"/api/runs/{Guid.NewGuid()}")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await hub.Api.GetAsync("/api/datasets/it-wards/records?limit=0")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await hub.Api.GetAsync("/api/datasets/it-wards/records?limit=5000")).StatusCode);
     }

@@ -79,7 +79,7 @@ public sealed class PushIngestionTests(HubFixture hub)
         var run = await hub.WaitForRunAsync(answer.RunId);
         Assert.Equal(("push", "succeeded", 11L, 10L, 1L, 10L), (run.Trigger, run.Status, run.Fetched!.Value, run.Valid, run.Quarantined, run.Inserted));
         Assert.Equal("partial", await hub.QueryScalarAsync<string>("select mode from hub.runs where id = @id", new { id = answer.RunId }));
-        var detail = await hub.Api.GetFromJsonAsync<RunDetail>($"/api/runs/{answer.RunId}");
+        var detail = await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{answer.RunId}");
         var request = Assert.Single(detail!.Requests);
         Assert.Equal(("/api/ingest/it-push", 202, 11), (request.Url, request.StatusCode, request.RecordCount));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body))), request.PayloadSha256);
@@ -153,7 +153,7 @@ public sealed class PushIngestionTests(HubFixture hub)
         Assert.Equal(0L, await RunCountAsync("it-push-auth"));
 
         // Keys are stored hashed only; a revoked key stops working; keys never reach the logs.
-        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.agency_keys where key_sha256 = @testKey or key_id = @testKey", new { testKey }));
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.api_keys where key_sha256 = @testKey or key_id = @testKey", new { testKey }));
         Assert.Equal(HttpStatusCode.Accepted, (await PushAsync("it-push-auth", testKey, body)).StatusCode);
         var (code, output, _) = await AgenciesAsync("revoke-key", testKeyId);
         Assert.Equal(0, code);

@@ -105,7 +105,7 @@ public sealed class StoreTests(HubFixture hub)
         Assert.Contains("/it-events?tinh=58", lineage.Versions[1].Origin.RequestUrl, StringComparison.Ordinal);
         Assert.Equal(64, lineage.Versions[1].Origin.ConfigRevision.Length);
         Assert.Equal(1, lineage.Versions[1].Origin.SchemaVersion);
-        var payload = await hub.Api.GetByteArrayAsync($"/api/payloads/{lineage.Versions[1].Origin.PayloadSha256}");
+        var payload = await hub.OperatorApi.GetByteArrayAsync($"/api/payloads/{lineage.Versions[1].Origin.PayloadSha256}");
         Assert.Equal(lineage.Versions[1].Origin.PayloadSha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(payload)));
         Assert.Contains("(sáp nhập)", System.Text.Encoding.UTF8.GetString(payload), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.GetAsync("/api/lineage/it-events/99999")).StatusCode);
@@ -243,7 +243,7 @@ public sealed class StoreTests(HubFixture hub)
         var second = await hub.SyncAsync("it-replay");
         Assert.Equal(2L, second.Quarantined);
 
-        var listed = await hub.Api.GetFromJsonAsync<List<QuarantinedRecord>>("/api/quarantine?dataset=it-replay");
+        var listed = await hub.OperatorApi.GetFromJsonAsync<List<QuarantinedRecord>>("/api/quarantine?dataset=it-replay");
         Assert.Equal(5, listed!.Count);
         Assert.All(listed, q => Assert.NotEqual(JsonValueKind.Undefined, q.Errors.ValueKind));
 
@@ -264,7 +264,7 @@ public sealed class StoreTests(HubFixture hub)
         var lineage = await hub.Api.GetFromJsonAsync<RecordLineage>("/api/lineage/it-replay/22002");
         var origin = Assert.Single(lineage!.Versions).Origin;
         Assert.Equal(("replay", result.RunId.Value), (origin.Trigger, origin.RunId));
-        var secondRun = await hub.Api.GetFromJsonAsync<RunDetail>($"/api/runs/{second.Id}");
+        var secondRun = await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{second.Id}");
         Assert.Equal(secondRun!.Requests[0].PayloadSha256, origin.PayloadSha256);
         var current = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-replay/records");
         Assert.Equal(JsonValueKind.Number, current!.Records.Single(r => r.GetProperty("ma_xa").GetString() == "22003").GetProperty("dan_so").ValueKind);

@@ -6,6 +6,8 @@ using Bench;
 // ./hub bench runs this against services, a demo agency, a worker and an API it started (see README, docs/performance.md).
 var options = BenchOptions.Parse(args);
 using var api = new HttpClient { BaseAddress = new Uri(options.Api), Timeout = TimeSpan.FromMinutes(5) };
+// Runs are started as an operator (POST /api/connectors/{dataset}/run needs an operator key).
+api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.OperatorKey);
 using var agency = new HttpClient { BaseAddress = new Uri(options.Agency), Timeout = TimeSpan.FromMinutes(5) };
 var results = new List<StepResult>();
 void Report(StepResult step)
@@ -98,7 +100,7 @@ internal sealed record ReadResult(double Seconds, double? RequestsPerSecond, str
     public string Describe() => RequestsPerSecond is null ? $"read throughput    not measured: {Note}" : string.Create(CultureInfo.InvariantCulture, $"read throughput    {RequestsPerSecond:0} requests/s of 100 records for {Seconds:0} s (wrk)");
 }
 
-internal sealed record BenchOptions(string Api, string Agency, string Postgres, int WorkerPid, int ApiPid, int Records, int PageSize, string Dataset, string SmallDataset, int ReadSeconds, string Output, string? PushKey)
+internal sealed record BenchOptions(string Api, string Agency, string Postgres, int WorkerPid, int ApiPid, int Records, int PageSize, string Dataset, string SmallDataset, int ReadSeconds, string Output, string OperatorKey, string? PushKey)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -114,6 +116,6 @@ internal sealed record BenchOptions(string Api, string Agency, string Postgres, 
             Get("api"), Get("agency"), Get("pg"), int.Parse(Get("worker-pid"), CultureInfo.InvariantCulture), int.Parse(Get("api-pid"), CultureInfo.InvariantCulture),
             int.Parse(Get("records", "1000000"), CultureInfo.InvariantCulture), int.Parse(Get("page-size", "5000"), CultureInfo.InvariantCulture),
             Get("dataset", "bench-ho-so"), Get("small-dataset", "bench-ho-so-100k"), int.Parse(Get("read-seconds", "10"), CultureInfo.InvariantCulture),
-            Get("out", "bench-results.json"), values.GetValueOrDefault("push-key"));
+            Get("out", "bench-results.json"), Get("operator-key"), values.GetValueOrDefault("push-key"));
     }
 }

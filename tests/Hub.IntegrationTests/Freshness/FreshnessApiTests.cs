@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Hub.Core.Freshness;
+using Hub.Worker.Access;
 using Hub.Worker.Cli;
 using Hub.Worker.Freshness;
 using Microsoft.Extensions.DependencyInjection;
@@ -188,20 +189,21 @@ public sealed class FreshnessApiTests(HubFixture hub)
     {
         var seed = new FreshnessSeed(hub.ConnectionString);
         await seed.DatasetAsync("fq-w", "FQW", "monthly", "2025-11-15 10:00");
+        var agency = hub.ApiWithKey((await hub.IssueKeyAsync("FQW", KeyRoles.Agency)).Key);
 
-        var waived = await hub.Api.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-w", period = "2026-M01", reason = "Không phát sinh", by = "ict.admin" });
+        var waived = await hub.OperatorApi.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-w", period = "2026-M01", reason = "Không phát sinh", by = "ict.admin" });
         Assert.Equal(HttpStatusCode.Created, waived.StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, (await hub.Api.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-w", period = "2026-M01", reason = "again", by = "x" })).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await hub.Api.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-none", period = "2026-M01", reason = "r", by = "x" })).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await hub.Api.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-w", period = "2026-M13", reason = "r", by = "x" })).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await hub.Api.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-w", period = "2025-M10", reason = "before registration", by = "x" })).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await hub.Api.PostAsJsonAsync("/api/freshness/confirmations", new { dataset = "fq-w", period = "2099-M01", reason = "r", by = "x" })).StatusCode);
-        var confirmed = await hub.Api.PostAsJsonAsync("/api/freshness/confirmations", new { dataset = "fq-w", period = "2026-M02", reason = "Số liệu không đổi", by = "fqw.user" });
+        Assert.Equal(HttpStatusCode.Conflict, (await hub.OperatorApi.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-w", period = "2026-M01", reason = "again", by = "x" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await hub.OperatorApi.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-none", period = "2026-M01", reason = "r", by = "x" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await hub.OperatorApi.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-w", period = "2026-M13", reason = "r", by = "x" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await hub.OperatorApi.PostAsJsonAsync("/api/freshness/waivers", new { dataset = "fq-w", period = "2025-M10", reason = "before registration", by = "x" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await agency.PostAsJsonAsync("/api/freshness/confirmations", new { dataset = "fq-w", period = "2099-M01", reason = "r" })).StatusCode);
+        var confirmed = await agency.PostAsJsonAsync("/api/freshness/confirmations", new { dataset = "fq-w", period = "2026-M02", reason = "Số liệu không đổi" });
         Assert.Equal(HttpStatusCode.Created, confirmed.StatusCode);
 
         var obligations = await hub.Api.GetFromJsonAsync<List<Obligation>>("/api/freshness?dataset=fq-w");
         var m01 = obligations!.Single(o => o.Period == "2026-M01");
-        Assert.Equal((ObligationState.Waived, "Không phát sinh", "ict.admin"), (m01.State, m01.WaiverReason, m01.WaivedBy));
+        Assert.Equal((ObligationState.Waived, "Không phát sinh", $"it-operator (key {hub.OperatorKey.KeyId})"), (m01.State, m01.WaiverReason, m01.WaivedBy)); // not the body's "by"
         var m02 = obligations!.Single(o => o.Period == "2026-M02");
         Assert.Equal((ObligationState.Late, true), (m02.State, m02.ConfirmedNoChange)); // confirmed today, long after Mar 15
         Assert.Equal(ObligationState.Missing, obligations!.Single(o => o.Period == "2025-M12").State);
