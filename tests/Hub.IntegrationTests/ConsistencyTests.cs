@@ -1,0 +1,53 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hub.Api.Datasets;
+using Hub.Core.Messages;
+using Hub.Worker.Catalog;
+using Hub.Worker.Store;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hub.IntegrationTests;
+
+/// <summary>Nothing is published or served wrong when runs overlap, a version is not there yet, or a replay fails.</summary>
+[Collection(HubTestGroup.Name)]
+public sealed class ConsistencyTests(HubFixture hub)
+{
+    private static List<object> Wards(int count) => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i)).ToList();
+
+    [Fact]
+    public async Task A_run_whose_unchanged_records_another_run_changed_meanwhile_fails_and_publishes_nothing()
+    {
+        TestAgency.Serve(hub.Agency, "it-unchanged-race", Wards(10));
+        await hub.SyncAsync("it-unchanged-race");
+        var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-unchanged-race")!;
+        var runs = hub.Worker.Services.GetRequiredService<RunStore>();
+
+        // A push run looks 22001 up against version 1: same hash, so it will send it without JSON ("unchanged")...
+        var hash = await hub.QueryScalarAsync<string>("select _hash from open_data.it_unchanged_race where _key = '22001' and _version_to is null");
+        var runId = await runs.StartAsync(entry.Dataset, RunTrigger.Push, CancellationToken.None);
+        var page = new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/push"), TimeProvider.System.GetUtcNow(), 200, [7], new string('e', 64), JsonDocument.Parse("[]"), []);
+        await runs.RecordRequestAsync(runId, 0, page, CancellationToken.None);
+
+        // ...but before its merge a full sync publishes version 2, which changes 22001.
+        var changed = Wards(10);
+        changed[0] = TestAgency.Ward(1, " (đổi tên)");
+        TestAgency.Serve(hub.Agency, "it-unchanged-race", changed);
+        Assert.Equal(2L, (await hub.SyncAsync("it-unchanged-race")).Version);
+
+        var request = new FetchedRequest(0, "http://agency.test/push", TimeProvider.System.GetUtcNow(), 200, new string('e', 64));
+        var records = new List<ValidRecord> { new("22001", hash, null), entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(50))).Valid! };
+        var bus = hub.Worker.Services.GetRequiredService<IBus>();
+        await bus.Publish(new RecordBatchFetched(runId, "it-unchanged-race", 0, request, records, []));
+        await bus.Publish(new RunFetchCompleted(runId, "it-unchanged-race", 1, 2));
+        var run = await hub.WaitForRunAsync(runId);
+
+        Assert.Equal("failed", run.Status);
+        Assert.Contains("1 records were judged unchanged against version 1 but version 2 changed or deleted them", run.Error, StringComparison.Ordinal);
+        Assert.Null(run.Version);
+        var current = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-unchanged-race/records");
+        Assert.Equal((2L, 10), (current!.Version, current.Records.Count));
+        Assert.EndsWith("(đổi tên)", current.Records.Single(r => r.GetProperty("ma_xa").GetString() == "22001").GetProperty("ten_xa").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.staged_records where run_id = @runId", new { runId }));
+    }
+}
