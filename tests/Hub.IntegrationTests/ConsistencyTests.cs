@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hub.Api.Datasets;
@@ -5,6 +6,7 @@ using Hub.Core.Messages;
 using Hub.Worker.Catalog;
 using Hub.Worker.Store;
 using MassTransit;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.IntegrationTests;
@@ -49,5 +51,31 @@ public sealed class ConsistencyTests(HubFixture hub)
         Assert.Equal((2L, 10), (current!.Version, current.Records.Count));
         Assert.EndsWith("(đổi tên)", current.Records.Single(r => r.GetProperty("ma_xa").GetString() == "22001").GetProperty("ten_xa").GetString(), StringComparison.Ordinal);
         Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.staged_records where run_id = @runId", new { runId }));
+    }
+
+    [Fact]
+    public async Task A_version_that_is_not_published_yet_is_not_found_for_records_and_export()
+    {
+        TestAgency.Serve(hub.Agency, "it-future-version", Wards(3));
+        await hub.SyncAsync("it-future-version");
+
+        foreach (var path in new[] { "records?version=2", "export?version=2", "export?format=json&version=2", "export?version=-1" })
+        {
+            var response = await hub.Api.GetAsync($"/api/datasets/it-future-version/{path}");
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+            var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>();
+            Assert.Contains("has no version", problem!.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(3, (await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-future-version/records?version=1"))!.Records.Count);
+        Assert.Equal(HttpStatusCode.OK, (await hub.Api.GetAsync("/api/datasets/it-future-version/export?version=1")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await hub.Api.GetAsync("/api/datasets/it-future-version/export?version=0")).StatusCode);
+
+        // Once published, the same number answers.
+        TestAgency.Serve(hub.Agency, "it-future-version", Wards(4));
+        await hub.SyncAsync("it-future-version");
+        var second = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-future-version/records?version=2");
+        Assert.Equal((2L, 4), (second!.Version, second.Records.Count));
     }
 }
