@@ -2,12 +2,17 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hub.Api.Datasets;
+using Hub.Connectors;
 using Hub.Core.Messages;
 using Hub.Worker.Catalog;
+using Hub.Worker.Quarantine;
 using Hub.Worker.Store;
 using MassTransit;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Hub.IntegrationTests;
 
@@ -77,5 +82,42 @@ public sealed class ConsistencyTests(HubFixture hub)
         await hub.SyncAsync("it-future-version");
         var second = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-future-version/records?version=2");
         Assert.Equal((2L, 4), (second!.Version, second.Records.Count));
+    }
+
+    [Fact]
+    public async Task Quarantined_records_whose_replay_run_failed_are_replayed_again()
+    {
+        var records = Wards(4);
+        records[1] = new Dictionary<string, object?> { ["ma_xa"] = "22002", ["ten_xa"] = "Xã âm", ["dan_so"] = -5 };
+        records[2] = new Dictionary<string, object?> { ["ma_xa"] = "22003", ["ten_xa"] = "Xã âm nữa", ["dan_so"] = -7 };
+        TestAgency.Serve(hub.Agency, "it-replay-failed", records);
+        Assert.Equal(2L, (await hub.SyncAsync("it-replay-failed")).Quarantined);
+
+        // A first replay's run failed (its worker stopped, say) after it had claimed the records.
+        var runs = hub.Worker.Services.GetRequiredService<RunStore>();
+        var failed = await runs.StartAsync(hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-replay-failed")!.Dataset, RunTrigger.Replay, CancellationToken.None);
+        await runs.FailAsync(failed, "abandoned (test)", CancellationToken.None);
+        await hub.QueryScalarAsync<int>("update hub.quarantine set replayed_run_id = @failed where dataset_id = 'it-replay-failed'; select 1", new { failed });
+
+        var fixedFolder = Directory.CreateTempSubdirectory("it-fixed-").FullName;
+        try
+        {
+            TestAgency.WriteConnectors(fixedFolder, hub.Agency.Url!);
+            File.WriteAllText(Path.Combine(fixedFolder, "schemas", "ward.v1.json"), TestAgency.WardSchema.Replace("\"minimum\": 0", "\"minimum\": -100", StringComparison.Ordinal));
+            var fixedCatalog = new HubCatalog(Options.Create(new ConnectorOptions { Path = fixedFolder }), hub.Worker.Services.GetRequiredService<IOptions<PrivacyOptions>>(), NullLogger<HubCatalog>.Instance);
+            var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), runs, hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
+
+            var result = await replay.ReplayAsync("it-replay-failed", CancellationToken.None);
+
+            Assert.Equal((2, 2), (result!.Checked, result.Passed));
+            var run = await hub.WaitForRunAsync(result.RunId!.Value);
+            Assert.Equal(("succeeded", 2L), (run.Status, run.Inserted));
+            var again = await replay.ReplayAsync("it-replay-failed", CancellationToken.None);
+            Assert.Equal((null, 0), (again!.RunId, again.Passed));
+        }
+        finally
+        {
+            Directory.Delete(fixedFolder, recursive: true);
+        }
     }
 }
