@@ -61,6 +61,11 @@ public static class DatasetsApi
             return NotFound(id);
         }
 
+        if (page.NotPublished)
+        {
+            return VersionNotFound(id, page.Version);
+        }
+
         if (page.ETag is not null)
         {
             http.Response.Headers.ETag = page.ETag;
@@ -101,4 +106,8 @@ public static class DatasetsApi
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem($"dataset '{id}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
+
+    /// <summary>A <c>?version=</c> above the dataset's current version: it does not exist (yet).</summary>
+    internal static ProblemHttpResult VersionNotFound(string id, long version) =>
+        TypedResults.Problem($"dataset '{id}' has no version {version}: it is not published (yet)", statusCode: StatusCodes.Status404NotFound);
 }

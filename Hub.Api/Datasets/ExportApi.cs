@@ -31,6 +31,11 @@ public static class ExportApi
             return TypedResults.Problem($"dataset '{id}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
         }
 
+        if (version is { } asked && (asked < 0 || asked > dataset.CurrentVersion))
+        {
+            return DatasetsApi.VersionNotFound(id, asked);
+        }
+
         var at = version ?? dataset.CurrentVersion;
         var columns = (await connection.QueryAsync<string>(new CommandDefinition(
             """

@@ -34,11 +34,17 @@ public readonly record struct DatasetHead(string TableName, long CurrentVersion,
 
 /// <summary>A page as the response body (the JSON of <see cref="RecordPage"/>), or only its ETag when the client has it.</summary>
 /// <param name="Version">The version the page is of.</param>
-/// <param name="Json">The UTF-8 body; null when <paramref name="NotModified"/>.</param>
-/// <param name="ETag">Quoted entity tag; null when the version is not published yet (a future <c>?version=</c>).</param>
+/// <param name="Json">The UTF-8 body; null when <paramref name="NotModified"/> or when the version is not published.</param>
+/// <param name="ETag">Quoted entity tag; null when the version is not published.</param>
 /// <param name="Immutable">True for an explicit, published <c>?version=</c>: its answer never changes.</param>
 /// <param name="NotModified">The client's <c>If-None-Match</c> holds <paramref name="ETag"/>: answer 304.</param>
-public sealed record RecordPageResponse(long Version, byte[]? Json, string? ETag, bool Immutable, bool NotModified);
+public sealed record RecordPageResponse(long Version, byte[]? Json, string? ETag, bool Immutable, bool NotModified)
+{
+    /// <summary>The asked <c>?version=</c> is above the dataset's current version: it does not exist (yet).</summary>
+    public bool NotPublished => Json is null && !NotModified;
+
+    public static RecordPageResponse Unpublished(long version) => new(version, null, null, false, false);
+}
 
 /// <summary>
 /// Pages of records, served from memory when they are of a published version.
@@ -73,7 +79,8 @@ public sealed class RecordPages : IDisposable
     /// <summary>
     /// The page of <paramref name="version"/> (else of the version current at <paramref name="asOf"/>, else of the
     /// current one) after <paramref name="after"/>; <paramref name="clientHas"/> tells whether the client's copy (its
-    /// <c>If-None-Match</c>) is still good for a given ETag. Null when the dataset does not exist.
+    /// <c>If-None-Match</c>) is still good for a given ETag. Null when the dataset does not exist;
+    /// <see cref="RecordPageResponse.NotPublished"/> when <paramref name="version"/> is above the current version.
     /// </summary>
     public async Task<RecordPageResponse?> ReadAsync(
         string id, long? version, DateTimeOffset? asOf, string? after, int limit, Func<string, bool> clientHas, CancellationToken cancellationToken)
@@ -106,10 +113,20 @@ public sealed class RecordPages : IDisposable
             var at = version ?? head.VersionAsOf ?? head.CurrentVersion;
             if (at > head.CurrentVersion)
             {
-                // A version not published yet shows the current rows: neither cached nor tagged.
+                // Above the current version: ask PostgreSQL (the head in memory may lag a publication that just
+                // committed) before answering that the version does not exist.
                 connection ??= await dataSource.OpenConnectionAsync(cancellationToken);
-                var (future, _) = await QueryPageAsync(connection, id, head, at, readCurrent: false, after, limit, cancellationToken);
-                return new RecordPageResponse(at, Serialize(id, at, future, limit), null, false, false);
+                if (await HeadAsync(connection, id, asOf: null, cancellationToken) is not { } fresh)
+                {
+                    return null;
+                }
+
+                if (at > fresh.CurrentVersion)
+                {
+                    return RecordPageResponse.Unpublished(at);
+                }
+
+                head = fresh;
             }
 
             var immutable = version is not null;

@@ -17,6 +17,11 @@ public static class MessagingServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var uri = RabbitMqUri(configuration);
+        if (withWriter)
+        {
+            services.AddSingleton<VersionEvents>();
+        }
+
         services.AddMassTransit(bus =>
         {
             // The hub runs on networks that reach nothing outside: no usage reports to the library's vendor.

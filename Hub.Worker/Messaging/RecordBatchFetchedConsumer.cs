@@ -7,7 +7,7 @@ using MassTransit;
 namespace Hub.Worker.Messaging;
 
 /// <summary>Stages a fetched batch (once, however often it is delivered) and publishes the run if it was the last piece.</summary>
-public sealed class RecordBatchFetchedConsumer(SnapshotWriter writer) : IConsumer<RecordBatchFetched>
+public sealed class RecordBatchFetchedConsumer(SnapshotWriter writer, VersionEvents events) : IConsumer<RecordBatchFetched>
 {
     public async Task Consume(ConsumeContext<RecordBatchFetched> context)
     {
@@ -22,7 +22,7 @@ public sealed class RecordBatchFetchedConsumer(SnapshotWriter writer) : IConsume
             HubTelemetry.BatchWriteSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
 
-        await RunFinalization.TryPublishAsync(writer, context, batch.RunId);
+        await RunFinalization.TryPublishAsync(writer, events, context, batch.RunId);
     }
 }
 

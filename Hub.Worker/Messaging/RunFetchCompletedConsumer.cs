@@ -5,13 +5,13 @@ using MassTransit;
 namespace Hub.Worker.Messaging;
 
 /// <summary>Records the end of a run's fetch and publishes the run if every batch is already staged.</summary>
-public sealed class RunFetchCompletedConsumer(SnapshotWriter writer) : IConsumer<RunFetchCompleted>
+public sealed class RunFetchCompletedConsumer(SnapshotWriter writer, VersionEvents events) : IConsumer<RunFetchCompleted>
 {
     public async Task Consume(ConsumeContext<RunFetchCompleted> context)
     {
         ArgumentNullException.ThrowIfNull(context);
         await writer.MarkFetchedAsync(context.Message, context.CancellationToken);
-        await RunFinalization.TryPublishAsync(writer, context, context.Message.RunId);
+        await RunFinalization.TryPublishAsync(writer, events, context, context.Message.RunId);
     }
 }
 

@@ -16,7 +16,8 @@ public sealed record ReplayResult(Guid? RunId, int Checked, int Passed, int Stil
 /// Checks quarantined records of a dataset again with the catalogue's current schema and checker (after a fix),
 /// and publishes those that now pass through the normal writer as a partial run, with lineage to the request
 /// that originally fetched them. Only the newest quarantined record of a key is replayed, and only when no
-/// later run has published that key since, so a replay never overwrites newer data.
+/// later run has published that key since, so a replay never overwrites newer data. A record is replayed once:
+/// <c>replayed_run_id</c> names the run that replays it, and only if that run failed is it replayable again.
 /// </summary>
 public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSource dataSource, RunStore runs, IBus bus, ILogger<QuarantineReplay> logger)
 {
@@ -41,7 +42,8 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
                 from hub.quarantine q
                 join hub.run_batches b on b.run_id = q.run_id and b.sequence = q.sequence
                 join hub.runs origin on origin.id = q.run_id
-                where q.dataset_id = @datasetId and q.replayed_run_id is null
+                where q.dataset_id = @datasetId
+                  and not exists (select 1 from hub.runs replay where replay.id = q.replayed_run_id and replay.status <> 'failed')
                   and not exists (
                       select 1 from {table} t join hub.runs later on later.id = t._run_id
                       where t._key = q.key and later.started_at > origin.started_at)

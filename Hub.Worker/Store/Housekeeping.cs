@@ -21,6 +21,12 @@ public sealed class StoreOptions
 
     /// <summary>A run with no progress (no page fetched, no batch staged) for this long is failed as abandoned.</summary>
     public TimeSpan AbandonRunAfter { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// A published version whose change events are still unsent this long after its publication (the worker sending
+    /// them stopped) has them sent by the housekeeping sweep.
+    /// </summary>
+    public TimeSpan ResendEventsAfter { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>

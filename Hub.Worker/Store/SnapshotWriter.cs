@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dapper;
@@ -157,7 +158,15 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         var version = dataset.CurrentVersion + 1;
-        var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, fullRefresh: run.Mode == "full", cancellationToken);
+        var staged = await LoadIncomingAsync(connection, transaction, runId, cancellationToken);
+        if (await StaleUnchangedAsync(connection, transaction, dataset.TableName, cancellationToken) is { } stale)
+        {
+            await RunStore.MarkFailedAsync(connection, transaction, runId, stale, now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }
+
+        var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, staged, fullRefresh: run.Mode == "full", cancellationToken);
         var changed = counts.Inserted + counts.Updated + counts.Deleted > 0;
         var rowCount = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             $"select count(*) from {DatasetRegistry.QualifiedTable(dataset.TableName)} where _version_to is null", transaction: transaction, cancellationToken: cancellationToken));
@@ -234,7 +243,49 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         }
     }
 
-    private static async Task<MergeCounts> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, bool fullRefresh, CancellationToken cancellationToken)
+    /// <summary>
+    /// Loads the run's staged records into the temporary table <c>incoming</c>, one per key: the last occurrence of
+    /// a key in the run wins; earlier ones are counted as duplicates in the source. Returns how many were staged.
+    /// </summary>
+    private static Task<long> LoadIncomingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            create temp table incoming on commit drop as
+            select distinct on (key) key, hash, record, sequence
+            from hub.staged_records where run_id = @runId
+            order by key, sequence desc, ordinal desc;
+            create unique index on incoming (key);
+            analyze incoming;
+            select count(*) from hub.staged_records where run_id = @runId;
+            """, new { runId }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>
+    /// A record without JSON was judged unchanged by the connector: same key and hash as the row it looked up. If
+    /// another run changed or deleted that row between the lookup and this merge (the dataset's row is locked
+    /// now), keeping "the published row" would keep a row the agency no longer sends: the run must fail instead.
+    /// Returns the run's error, or null when every such record still matches its current row.
+    /// </summary>
+    private static async Task<string?> StaleUnchangedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, CancellationToken cancellationToken)
+    {
+        var table = DatasetRegistry.QualifiedTable(tableName);
+        var stale = await connection.QuerySingleAsync<(long Count, long? JudgedAgainst, long? ChangedBy)>(new CommandDefinition(
+            $"""
+            select count(*), min(judged.version_from), max(judged.version_to)
+            from incoming i
+            left join lateral (
+                select c._version_from as version_from, c._version_to as version_to from {table} c
+                where c._key = i.key and c._hash = i.hash
+                order by c._version_from desc limit 1) judged on true
+            where i.record is null
+              and not exists (select 1 from {table} c where c._key = i.key and c._version_to is null and c._hash = i.hash)
+            """, transaction: transaction, cancellationToken: cancellationToken));
+        return stale.Count == 0
+            ? null
+            : $"{stale.Count} records were judged unchanged against version {stale.JudgedAgainst?.ToString(CultureInfo.InvariantCulture) ?? "?"} " +
+              $"but version {stale.ChangedBy?.ToString(CultureInfo.InvariantCulture) ?? "?"} changed or deleted them (another run published meanwhile); nothing was published: rerun the sync";
+    }
+
+    private static async Task<MergeCounts> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, long staged, bool fullRefresh, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
         var columns = (await connection.QueryAsync<string>(new CommandDefinition(
@@ -247,19 +298,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         // Full refresh only: a published key absent from the run is deleted, unless the run quarantined a record
         // with that key (a bad record never removes the good version published before it).
-        // The last occurrence of a key in the run wins; earlier ones are counted as duplicates in the source.
-        // A record without JSON was found unchanged by the connector: it keeps its published row (and, should
-        // another run have changed that row meanwhile, the newer row stays).
-        var staged = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            """
-            create temp table incoming on commit drop as
-            select distinct on (key) key, hash, record, sequence
-            from hub.staged_records where run_id = @runId
-            order by key, sequence desc, ordinal desc;
-            create unique index on incoming (key);
-            analyze incoming;
-            select count(*) from hub.staged_records where run_id = @runId;
-            """, parameters, transaction, cancellationToken: cancellationToken));
+        // A record without JSON was found unchanged by the connector (and still is: StaleUnchangedAsync checked it):
+        // it keeps its published row.
         var distinct = await connection.ExecuteScalarAsync<long>(new CommandDefinition("select count(*) from incoming", transaction: transaction, cancellationToken: cancellationToken));
         var updated = await connection.ExecuteAsync(new CommandDefinition(
             $"""

@@ -84,9 +84,9 @@ public sealed class RecordPageTests(HubFixture hub)
         Assert.Equal(10, second!.Records.Count);
         AssertAll(second, " v1");
 
-        // A version not published yet is neither tagged nor cached.
+        // A version not published yet does not exist: 404, untagged.
         var future = await hub.Api.GetAsync($"{url}&version=99");
-        Assert.Equal(HttpStatusCode.OK, future.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, future.StatusCode);
         Assert.Null(future.Headers.ETag);
     }
 

@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using Hub.Core.Messages;
+using Hub.Worker.Messaging;
+using Hub.Worker.Store;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace Hub.IntegrationTests;
+
+/// <summary>Change events are sent at least once and in version order, whatever happens after the commit.</summary>
+[Collection(HubTestGroup.Name)]
+public sealed class EventDeliveryTests(HubFixture hub)
+{
+    private static List<object> Wards(int count, string suffix = "") => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i, suffix)).ToList();
+
+    [Fact]
+    public async Task A_publish_that_fails_after_the_commit_is_sent_again_with_every_part_and_the_version()
+    {
+        await using var follower = await Follower.StartAsync("it-outbox");
+        var failure = new FailOnce("it-outbox", part: 2);
+        using (hub.Worker.Services.GetRequiredService<IBus>().ConnectPublishObserver(failure))
+        {
+            TestAgency.Serve(hub.Agency, "it-outbox", Wards(1200));
+            var run = await hub.SyncAsync("it-outbox");
+            Assert.Equal(("succeeded", 1L), (run.Status, run.Version!.Value));
+            await follower.WaitForAsync(received => received.Any(m => m is DatasetVersionPublished { Version: 1 }));
+        }
+
+        Assert.Equal(1, failure.Failures);
+        var parts = follower.Received.OfType<RecordChangesPublished>().ToList();
+        Assert.Equal(["it-outbox/1/1", "it-outbox/1/2", "it-outbox/1/3"], parts.Select(p => p.Id).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(1200, parts.DistinctBy(p => p.Id).Sum(p => p.Changes.Count));
+
+        // Part 1 went out before the failure and again with the resend of the whole version.
+        Assert.Equal(2, parts.Count(p => p.Part == 1));
+        Assert.Single(follower.Received.OfType<DatasetVersionPublished>());
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.versions where dataset_id = 'it-outbox' and events_sent_at is null"));
+    }
+
+    [Fact]
+    public async Task A_version_left_unsent_by_a_stopped_worker_is_sent_by_the_sweep_and_always_before_the_next_version()
+    {
+        await using var follower = await Follower.StartAsync("it-outbox-sweep");
+        TestAgency.Serve(hub.Agency, "it-outbox-sweep", Wards(30));
+        await hub.SyncAsync("it-outbox-sweep");
+        await follower.WaitForAsync(received => received.Any(m => m is DatasetVersionPublished { Version: 1 }));
+
+        // The worker stopped between the commit of version 1 and its send.
+        const string Unsent = "update hub.versions set events_sent_at = null where dataset_id = 'it-outbox-sweep' and version = 1; select 1";
+        const string CountUnsent = "select count(*) from hub.versions where dataset_id = 'it-outbox-sweep' and events_sent_at is null";
+        await hub.QueryScalarAsync<int>(Unsent);
+        var bus = hub.Worker.Services.GetRequiredService<IBus>();
+        var grace = new StoreOptions().ResendEventsAfter;
+
+        await Sweeper(TimeProvider.System).SweepAsync(bus, grace, CancellationToken.None);
+        Assert.Equal(1L, await hub.QueryScalarAsync<long>(CountUnsent));
+
+        await Sweeper(new FakeTimeProvider(TimeProvider.System.GetUtcNow() + grace + TimeSpan.FromMinutes(1))).SweepAsync(bus, grace, CancellationToken.None);
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>(CountUnsent));
+        await follower.WaitForAsync(received => received.OfType<DatasetVersionPublished>().Count() == 2);
+
+        // Left unsent again, then the next version is published: version 1 goes out first.
+        await hub.QueryScalarAsync<int>(Unsent);
+        TestAgency.Serve(hub.Agency, "it-outbox-sweep", Wards(30, " (mới)"));
+        Assert.Equal(2L, (await hub.SyncAsync("it-outbox-sweep")).Version);
+        await follower.WaitForAsync(received => received.Any(m => m is DatasetVersionPublished { Version: 2 }));
+
+        Assert.Equal([1L, 1L, 1L, 2L], follower.Received.OfType<DatasetVersionPublished>().Select(v => v.Version));
+        var versions = follower.Received.Select(m => m is RecordChangesPublished part ? part.Version : ((DatasetVersionPublished)m).Version).ToList();
+        Assert.Equal(versions.Order(), versions);
+        Assert.Equal(30, follower.Received.OfType<RecordChangesPublished>().Where(p => p.Version == 2).Sum(p => p.Changes.Count));
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>(CountUnsent));
+    }
+
+    private VersionEvents Sweeper(TimeProvider time) => new(
+        hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), hub.Worker.Services.GetRequiredService<SnapshotWriter>(), time, NullLogger<VersionEvents>.Instance);
+
+    /// <summary>Makes the first publish of one part of a dataset's change events fail, as a broker error would.</summary>
+    private sealed class FailOnce(string datasetId, int part) : IPublishObserver
+    {
+        private int failures;
+
+        public int Failures => failures;
+
+        public Task PrePublish<T>(PublishContext<T> context)
+            where T : class
+        {
+            if (context.Message is RecordChangesPublished changes && changes.DatasetId == datasetId && changes.Part == part && Interlocked.CompareExchange(ref failures, 1, 0) == 0)
+            {
+                throw new InvalidOperationException("the broker refused the message (test)");
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task PostPublish<T>(PublishContext<T> context)
+            where T : class => Task.CompletedTask;
+
+        public Task PublishFault<T>(PublishContext<T> context, Exception exception)
+            where T : class => Task.CompletedTask;
+    }
+
+    /// <summary>A follower of one dataset's events on the real broker, consuming one message at a time, in arrival order.</summary>
+    private sealed class Follower : IAsyncDisposable
+    {
+        private readonly ConcurrentQueue<object> received = new();
+        private IBusControl bus = null!;
+
+        public IReadOnlyList<object> Received => received.ToList();
+
+        public static async Task<Follower> StartAsync(string datasetId)
+        {
+            var follower = new Follower();
+            follower.bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+            {
+                rabbit.UseHost(new Uri(HubFixture.Required("HUB_TEST_RABBITMQ")));
+                rabbit.ReceiveEndpoint($"it-follower-{Guid.NewGuid():N}", endpoint =>
+                {
+                    endpoint.AutoDelete = true;
+                    endpoint.Durable = false;
+                    endpoint.PrefetchCount = 1;
+                    endpoint.ConcurrentMessageLimit = 1;
+                    endpoint.Handler<RecordChangesPublished>(context => follower.Keep(context.Message.DatasetId == datasetId, context.Message));
+                    endpoint.Handler<DatasetVersionPublished>(context => follower.Keep(context.Message.DatasetId == datasetId, context.Message));
+                });
+            });
+            await follower.bus.StartAsync();
+            return follower;
+        }
+
+        /// <summary>Waits (bounded) until the messages received so far satisfy <paramref name="done"/>.</summary>
+        public async Task WaitForAsync(Func<IReadOnlyList<object>, bool> done)
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!done(Received))
+            {
+                if (waited.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    throw new TimeoutException($"the follower did not receive the expected event; it has {string.Join(", ", received)}");
+                }
+
+                await Task.Delay(100);
+            }
+        }
+
+        public async ValueTask DisposeAsync() => await bus.StopAsync();
+
+        private Task Keep(bool ours, object message)
+        {
+            if (ours)
+            {
+                received.Enqueue(message);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
