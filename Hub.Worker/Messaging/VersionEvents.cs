@@ -56,7 +56,19 @@ public sealed partial class VersionEvents(NpgsqlDataSource dataSource, SnapshotW
         var sent = 0;
         foreach (var datasetId in datasets)
         {
-            var count = await SendPendingAsync(datasetId, publisher, cancellationToken);
+            int count;
+            try
+            {
+                count = await SendPendingAsync(datasetId, publisher, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // One dataset whose events cannot be read or sent (its table dropped by hand, a broker error) must not
+                // hold back the others; it stays unsent and is tried again at the next sweep.
+                LogSweepFailed(logger, e, datasetId);
+                continue;
+            }
+
             if (count > 0)
             {
                 LogResent(logger, count, datasetId);
@@ -145,6 +157,9 @@ public sealed partial class VersionEvents(NpgsqlDataSource dataSource, SnapshotW
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sent the change events of {Count} version(s) of {DatasetId} that were left unsent (the worker publishing them stopped or the broker failed)")]
     private static partial void LogResent(ILogger logger, int count, string datasetId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not send the change events left unsent for {DatasetId}; the next sweep tries again")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception, string datasetId);
 
     private sealed record PendingVersion(string DatasetId, long Version, Guid RunId, long Inserted, long Updated, long Deleted, long RowCount, DateTimeOffset PublishedAt);
 }

@@ -58,8 +58,22 @@ public sealed class EventDeliveryTests(HubFixture hub)
         await Sweeper(TimeProvider.System).SweepAsync(bus, grace, CancellationToken.None);
         Assert.Equal(1L, await hub.QueryScalarAsync<long>(CountUnsent));
 
-        await Sweeper(new FakeTimeProvider(TimeProvider.System.GetUtcNow() + grace + TimeSpan.FromMinutes(1))).SweepAsync(bus, grace, CancellationToken.None);
+        // Another dataset whose events cannot be read (its table renamed by hand), swept first by name, does not hold it back.
+        TestAgency.Serve(hub.Agency, "it-outbox-broken", Wards(3));
+        await hub.SyncAsync("it-outbox-broken");
+        var table = await hub.QueryScalarAsync<string>("select table_name from hub.datasets where id = 'it-outbox-broken'");
+        await hub.QueryScalarAsync<int>($"alter table open_data.{table} rename to {table}_away; update hub.versions set events_sent_at = null where dataset_id = 'it-outbox-broken'; select 1");
+        try
+        {
+            await Sweeper(new FakeTimeProvider(TimeProvider.System.GetUtcNow() + grace + TimeSpan.FromMinutes(1))).SweepAsync(bus, grace, CancellationToken.None);
+        }
+        finally
+        {
+            await hub.QueryScalarAsync<int>($"alter table open_data.{table}_away rename to {table}; select 1");
+        }
+
         Assert.Equal(0L, await hub.QueryScalarAsync<long>(CountUnsent));
+        Assert.Equal(1L, await hub.QueryScalarAsync<long>("select count(*) from hub.versions where dataset_id = 'it-outbox-broken' and events_sent_at is null"));
         await follower.WaitForAsync(received => received.OfType<DatasetVersionPublished>().Count() == 2);
 
         // Left unsent again, then the next version is published: version 1 goes out first.

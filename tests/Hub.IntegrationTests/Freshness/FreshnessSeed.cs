@@ -36,8 +36,8 @@ internal sealed class FreshnessSeed(string connectionString)
                 unchanged, version, config_revision, schema_version)
             values (@id, @dataset, 'schedule', 'succeeded', @at, @at, @valid + @quarantined, @valid, @quarantined, @inserted, @updated,
                 @valid - @inserted - @updated, @version, 'seed', 1);
-            insert into hub.versions (dataset_id, version, run_id, published_at, inserted, updated, deleted, row_count)
-            select @dataset, @version, @id, @at, @inserted, @updated, 0, @valid where @version is not null;
+            insert into hub.versions (dataset_id, version, run_id, published_at, inserted, updated, deleted, row_count, events_sent_at)
+            select @dataset, @version, @id, @at, @inserted, @updated, 0, @valid, @at where @version is not null;
             """,
             new { id, dataset, at = Vn(at), valid, quarantined, version, inserted, updated });
         return id;
