@@ -106,7 +106,7 @@ public sealed class AuditChain(NpgsqlDataSource dataSource)
             if (e.Kind == "version")
             {
                 var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-                    "select table_name from hub.datasets where id = @DatasetId", new { e.DatasetId }, transaction, cancellationToken: cancellationToken));
+                    "select coalesce(v.table_name, d.table_name) from hub.datasets d left join hub.versions v on v.dataset_id = d.id and v.version = @Version where d.id = @DatasetId", new { e.DatasetId, e.Version }, transaction, cancellationToken: cancellationToken));
                 var (rows, closed) = await DigestsAsync(connection, transaction, table!, e.Version!.Value, cancellationToken);
                 var recorded = JsonDocument.Parse(e.Entry).RootElement;
                 if (rows != recorded.GetProperty("rows_digest").GetString())
