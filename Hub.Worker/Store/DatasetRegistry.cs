@@ -67,8 +67,8 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(hashtext('dataset:' || @Id))", new { dataset.Id }, transaction, cancellationToken: cancellationToken));
-        var registered = await connection.QuerySingleOrDefaultAsync<(string? TableName, string? PendingTable, int SchemaVersion, string[] PrimaryKey)>(new CommandDefinition(
-            "select table_name, pending_table, schema_version, primary_key from hub.datasets where id = @Id for update",
+        var registered = await connection.QuerySingleOrDefaultAsync<(string? TableName, string? PendingTable, int SchemaVersion, string[] PrimaryKey, long CurrentVersion)>(new CommandDefinition(
+            "select table_name, pending_table, schema_version, primary_key, current_version from hub.datasets where id = @Id for update",
             new { dataset.Id }, transaction, cancellationToken: cancellationToken));
         var isNew = registered.TableName is null;
         var table = registered.PendingTable ?? registered.TableName ?? TableName(dataset.Id);
@@ -91,20 +91,22 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         {
             // A higher schema version: a table of its own, which the next full run publishes into. A pending table
             // of an earlier version was never published and goes; so does the incremental cursor (the run is full).
-            if (pending is not null)
+            var stale = pending;
+            pending = string.Create(CultureInfo.InvariantCulture, $"{TableName(dataset.Id)}_v{dataset.Schema.Version}");
+            foreach (var drop in new[] { stale, pending }.OfType<string>())
             {
-                await connection.ExecuteAsync(new CommandDefinition($"drop table {QualifiedTable(pending)}", transaction: transaction, cancellationToken: cancellationToken));
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"drop table if exists {QualifiedTable(drop)}; delete from hub.added_columns where table_name = @drop",
+                    new { drop }, transaction, cancellationToken: cancellationToken));
             }
 
-            pending = string.Create(CultureInfo.InvariantCulture, $"{TableName(dataset.Id)}_v{dataset.Schema.Version}");
             await connection.ExecuteAsync(new CommandDefinition(
-                $"drop table if exists {QualifiedTable(pending)}; delete from hub.sync_cursors where dataset_id = @Id",
-                new { dataset.Id }, transaction, cancellationToken: cancellationToken));
-            await EnsureTableAsync(connection, transaction, pending, [], dataset.Schema, cancellationToken);
+                "delete from hub.sync_cursors where dataset_id = @Id", new { dataset.Id }, transaction, cancellationToken: cancellationToken));
+            await EnsureTableAsync(connection, transaction, pending, [], dataset.Schema, registered.CurrentVersion, cancellationToken);
         }
         else
         {
-            await EnsureTableAsync(connection, transaction, table, existing, dataset.Schema, cancellationToken);
+            await EnsureTableAsync(connection, transaction, table, existing, dataset.Schema, registered.CurrentVersion, cancellationToken);
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
@@ -229,8 +231,12 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         return breaks;
     }
 
-    /// <summary>Creates the table when it has no columns yet, adds the columns of new properties, and its indexes.</summary>
-    private static async Task EnsureTableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, Dictionary<string, string> existing, DatasetSchema schema, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the table when it has no columns yet, adds the columns of new properties (recording them as added after
+    /// <paramref name="currentVersion"/>, for the audit digests of earlier versions), and its indexes.
+    /// </summary>
+    private static async Task EnsureTableAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string table, Dictionary<string, string> existing, DatasetSchema schema, long currentVersion, CancellationToken cancellationToken)
     {
         var qualified = QualifiedTable(table);
         if (existing.Count == 0)
@@ -255,7 +261,12 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         {
             foreach (var column in Stored(schema).Where(c => !existing.ContainsKey(c.Name)))
             {
-                await connection.ExecuteAsync(new CommandDefinition($"alter table {qualified} add column {Quote(column.Name)} {SqlType(column.Type)}", transaction: transaction, cancellationToken: cancellationToken));
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"""
+                    alter table {qualified} add column {Quote(column.Name)} {SqlType(column.Type)};
+                    insert into hub.added_columns (table_name, column_name, after_version) values (@table, @Name, @currentVersion)
+                    on conflict (table_name, column_name) do update set after_version = excluded.after_version;
+                    """, new { table, column.Name, currentVersion }, transaction, cancellationToken: cancellationToken));
             }
         }
 

@@ -4,7 +4,9 @@ using System.Net.Http.Json;
 using Hub.Api.Connectors;
 using Hub.Api.Datasets;
 using Hub.Worker.Cli;
+using Hub.Worker.Store;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.IntegrationTests;
 
@@ -106,6 +108,10 @@ public sealed class AtomicityTests(HubFixture hub)
         {
             Assert.Equal(HttpStatusCode.Accepted, pushed.StatusCode);
         }
+
+        // Version 1 is verified in the table that holds it.
+        var audit = await hub.Worker.Services.GetRequiredService<AuditChain>().VerifyAsync(CancellationToken.None);
+        Assert.True(audit.Intact, audit.FirstBroken);
     }
 
     private async Task<(string KeyId, string Key)> IssueKeyAsync(string agency)

@@ -1,3 +1,9 @@
+using System.Net;
+using System.Net.Http.Json;
+using Hub.Api.Datasets;
+using Hub.Worker.Store;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Hub.IntegrationTests;
 
 [Collection(HubTestGroup.Name)]
@@ -28,6 +34,36 @@ public sealed class SchemaEvolutionTests(HubFixture hub)
         Assert.Equal(("succeeded", 2L, 60L, 0L), (run.Status, run.Version, run.Updated, run.Unchanged));
         Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from open_data.it_schema_add where _version_to is null and dien_tich is null"));
         Assert.Equal(60L, await hub.QueryScalarAsync<long>("select count(*) from open_data.it_schema_add where _version_to is null"));
+
+        // Version 1 was published without the column: the audit chain still verifies its rows.
+        var audit = await hub.Worker.Services.GetRequiredService<AuditChain>().VerifyAsync(CancellationToken.None);
+        Assert.True(audit.Intact, audit.FirstBroken);
+    }
+
+    [Theory]
+    [InlineData("it-schema-key", "ma_xa", "[ma_xa, ten_xa]", "the primary key changes from [ma_xa] to [ma_xa, ten_xa]")]
+    [InlineData("it-schema-drop", "dien_tich", "ma_xa", "property 'dien_tich' is no longer stored")]
+    public async Task A_changed_primary_key_or_a_removed_property_under_the_same_schema_version_blocks_the_dataset(string datasetId, string removed, string primaryKey, string reason)
+    {
+        using var agency = new OwnAgency(hub, datasetId);
+        TestAgency.Serve(hub.Agency, datasetId, Wards(10));
+        agency.Write(TestAgency.WardSchema);
+        await agency.RegisteredAsync(1, "dien_tich");
+        Assert.Equal(1L, (await hub.SyncAsync(datasetId)).Version);
+
+        var schema = removed == "dien_tich" ? TestAgency.WardSchema.Replace("\"dien_tich\": { \"type\": \"number\" },", "", StringComparison.Ordinal) : TestAgency.WardSchema;
+        agency.Write(schema, primaryKey: primaryKey);
+        await agency.UntilAsync("select blocked_reason is not null from hub.datasets where id = @id", "blocked");
+
+        var dataset = await hub.Api.GetFromJsonAsync<DatasetSummary>($"/api/datasets/{datasetId}");
+        Assert.Contains(reason, dataset!.BlockedReason, StringComparison.Ordinal);
+        Assert.Equal(1L, dataset.CurrentVersion);
+        Assert.Equal(HttpStatusCode.Conflict, (await hub.Api.PostAsync($"/api/connectors/{datasetId}/run", null)).StatusCode);
+
+        // Put back, the dataset runs again.
+        agency.Write(TestAgency.WardSchema);
+        await agency.UntilAsync("select blocked_reason is null from hub.datasets where id = @id", "unblocked");
+        Assert.Equal("succeeded", (await hub.SyncAsync(datasetId)).Status);
     }
 
     [Fact]

@@ -14,6 +14,16 @@ alter table hub.datasets add column withdrawn_reason text;
 -- switch to a new table); null: the dataset's table_name.
 alter table hub.versions add column table_name text;
 
+-- Columns added to a dataset table after it published versions (an additive schema change), with the dataset's
+-- version at that moment: the audit digests of versions up to it leave the column out, as it was not there when
+-- they were published (to_jsonb of an old row now shows it as null).
+create table hub.added_columns (
+    table_name    text   not null,
+    column_name   text   not null,
+    after_version bigint not null,
+    primary key (table_name, column_name)
+);
+
 -- Readers that cache a dataset (the API's records endpoint) learn of a withdrawal at once.
 create or replace trigger datasets_notify_changed
     after update on hub.datasets
