@@ -165,6 +165,14 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         // The version is published (and the run finished) when the merge is done, not when it started.
         var finished = time.GetUtcNow();
+        if (changed && dataset.PublishedTable != dataset.TableName)
+        {
+            // The switch to a new table: the old table's rows end with this version (their history stays there).
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"update {DatasetRegistry.QualifiedTable(dataset.PublishedTable)} set _version_to = @version where _version_to is null",
+                new { version }, transaction, cancellationToken: cancellationToken));
+        }
+
         if (changed)
         {
             await connection.ExecuteAsync(new CommandDefinition(

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Hub.Api.Connectors;
 using Hub.Api.Datasets;
+using Hub.Api.Lineage;
 using Hub.Worker.Cli;
 using Hub.Worker.Store;
 using Microsoft.Extensions.Configuration;
@@ -100,6 +102,10 @@ public sealed class AtomicityTests(HubFixture hub)
         Assert.Equal("text", await hub.QueryScalarAsync<string>(
             "select data_type from information_schema.columns where table_schema = 'open_data' and table_name = 'it_retype_v2' and column_name = 'dan_so'"));
         Assert.Equal("it_retype", await hub.QueryScalarAsync<string>("select table_name from hub.versions where dataset_id = 'it-retype' and version = 1"));
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from open_data.it_retype where _version_to is null"));
+        var lineage = await hub.Api.GetFromJsonAsync<RecordLineage>("/api/lineage/it-retype/22001");
+        Assert.Equal([(1L, (long?)2L, JsonValueKind.Number), (2L, null, JsonValueKind.String)],
+            lineage!.Versions.Select(v => (v.VersionFrom, v.VersionTo, v.Values.GetProperty("dan_so").ValueKind)).ToList());
         var page = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-retype/records?limit=100");
         Assert.Equal(2L, page!.Version);
         Assert.Equal(20, page.Records.Count);
