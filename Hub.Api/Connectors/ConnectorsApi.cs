@@ -13,7 +13,8 @@ namespace Hub.Api.Connectors;
 /// <summary>
 /// What an operator sees of one connector: its schedule state, next and last run, failures since the last success,
 /// why it paused itself (<see cref="AutoPause"/>; null when it did not), and the errors of its connectors.d file
-/// when the file's latest edit is broken and the last good version keeps running (hot reload).
+/// when the file's latest edit is broken and the last good version keeps running (hot reload); why it publishes
+/// nothing when a breaking schema change blocks it, or why it is withdrawn when its file classifies it secret.
 /// </summary>
 public sealed record ConnectorStatus(
     string DatasetId,
@@ -24,7 +25,9 @@ public sealed record ConnectorStatus(
     long ConsecutiveFailures,
     RunSummary? LastRun,
     string? PausedReason = null,
-    string? ConfigError = null);
+    string? ConfigError = null,
+    string? BlockedReason = null,
+    string? WithdrawnReason = null);
 
 public static class ConnectorsApi
 {
@@ -83,13 +86,13 @@ public static class ConnectorsApi
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Id, string AgencyCode, string Schedule, long Failures, string? PausedReason)>(new CommandDefinition(
+        var rows = await connection.QueryAsync<(string Id, string AgencyCode, string Schedule, long Failures, string? PausedReason, string? BlockedReason, string? WithdrawnReason)>(new CommandDefinition(
             """
             select d.id, d.agency_code, d.schedule,
                    (select count(*) from hub.runs f
                     where f.dataset_id = d.id and f.status = 'failed'
                       and f.started_at > coalesce((select max(s.started_at) from hub.runs s where s.dataset_id = d.id and s.status = 'succeeded'), '-infinity')),
-                   p.paused_reason
+                   p.paused_reason, d.blocked_reason, d.withdrawn_reason
             from hub.datasets d left join hub.connector_pauses p on p.dataset_id = d.id
             order by d.id
             """, cancellationToken: cancellationToken));
@@ -104,7 +107,7 @@ public static class ConnectorsApi
             var state = trigger is null ? "unscheduled" : (await scheduler.GetTriggerState(key, cancellationToken)).ToString().ToLowerInvariant();
             // Schedule and next run from the same trigger: a reload between the query and this read never mixes them.
             var schedule = trigger is ICronTrigger cron ? cron.CronExpressionString ?? row.Schedule : row.Schedule;
-            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id), row.PausedReason, catalog.ConfigErrorFor(row.Id)));
+            statuses.Add(new ConnectorStatus(row.Id, row.AgencyCode, schedule, state, trigger?.NextFireTimeUtc, row.Failures, runs.GetValueOrDefault(row.Id), row.PausedReason, catalog.ConfigErrorFor(row.Id), row.BlockedReason, row.WithdrawnReason));
         }
 
         return TypedResults.Ok<IReadOnlyList<ConnectorStatus>>(statuses);
@@ -112,9 +115,19 @@ public static class ConnectorsApi
 
     private static async Task<Results<Accepted, ProblemHttpResult>> RunAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken)
     {
-        if (!await ExistsAsync(dataSource, dataset, cancellationToken))
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            return NotFound(dataset);
+            var state = await connection.QuerySingleOrDefaultAsync<(string? Id, string? Blocked, string? Withdrawn)>(new CommandDefinition(
+                "select id, blocked_reason, withdrawn_reason from hub.datasets where id = @dataset", new { dataset }, cancellationToken: cancellationToken));
+            if (state.Id is null)
+            {
+                return NotFound(dataset);
+            }
+
+            if ((state.Withdrawn ?? state.Blocked) is { } reason)
+            {
+                return TypedResults.Problem($"dataset '{dataset}' does not run: {reason}", statusCode: StatusCodes.Status409Conflict, title: "Conflict");
+            }
         }
 
         var scheduler = await schedulers.GetScheduler(cancellationToken);

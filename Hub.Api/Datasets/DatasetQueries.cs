@@ -23,6 +23,10 @@ public sealed record DatasetSummary
     public int SchemaVersion { get; init; }
     public long CurrentVersion { get; init; }
     public long RowCount { get; init; }
+
+    /// <summary>Why nothing is published now: a breaking schema change under the registered schema version; null when it publishes.</summary>
+    public string? BlockedReason { get; init; }
+
     public RunSummary? LastRun { get; init; }
 }
 
@@ -47,20 +51,29 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
         """
         d.id as Id, d.agency_code as AgencyCode, d.agency_name as AgencyName, d.title as Title, d.description as Description,
         d.licence as Licence, d.classification as Classification, d.update_cycle as UpdateCycle, d.schedule as Schedule,
-        d.primary_key::text[] as PrimaryKey, d.schema_version as SchemaVersion, d.current_version as CurrentVersion, d.row_count as RowCount
+        d.primary_key::text[] as PrimaryKey, d.schema_version as SchemaVersion, d.current_version as CurrentVersion, d.row_count as RowCount,
+        d.blocked_reason as BlockedReason
         """;
 
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(CancellationToken cancellationToken) =>
-        await QueryAsync("true", new { }, cancellationToken);
+        await QueryAsync("d.withdrawn_reason is null", new { }, cancellationToken);
 
     public async Task<DatasetSummary?> GetAsync(string id, CancellationToken cancellationToken) =>
-        (await QueryAsync("d.id = @id", new { id }, cancellationToken)).SingleOrDefault();
+        (await QueryAsync("d.id = @id and d.withdrawn_reason is null", new { id }, cancellationToken)).SingleOrDefault();
 
-    /// <summary>The dataset's table and current version, or null when the dataset does not exist.</summary>
+    /// <summary>Why the dataset is withdrawn from publication (its file classifies it secret), or null.</summary>
+    public async Task<string?> WithdrawnReasonAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "select withdrawn_reason from hub.datasets where id = @id", new { id }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>The dataset's table and current version, or null when the dataset does not exist or is withdrawn.</summary>
     public async Task<(string TableName, long CurrentVersion)?> FindAsync(NpgsqlConnection connection, string id, CancellationToken cancellationToken)
     {
         var dataset = await connection.QuerySingleOrDefaultAsync<(string TableName, long CurrentVersion)>(new CommandDefinition(
-            "select table_name, current_version from hub.datasets where id = @id", new { id }, cancellationToken: cancellationToken));
+            "select table_name, current_version from hub.datasets where id = @id and withdrawn_reason is null", new { id }, cancellationToken: cancellationToken));
         return dataset.TableName is null ? null : dataset;
     }
 

@@ -29,7 +29,7 @@ public static class DatasetsApi
         TypedResults.Ok(await queries.ListAsync(cancellationToken));
 
     private static async Task<Results<Ok<DatasetSummary>, ProblemHttpResult>> GetAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>
-        await queries.GetAsync(id, cancellationToken) is { } dataset ? TypedResults.Ok(dataset) : NotFound(id);
+        await queries.GetAsync(id, cancellationToken) is { } dataset ? TypedResults.Ok(dataset) : await NotFoundAsync(queries, id, cancellationToken);
 
     /// <summary>
     /// The page's JSON comes from <see cref="RecordPages"/> (cached for published versions). A page of a published
@@ -37,7 +37,7 @@ public static class DatasetsApi
     /// explicit <c>?version=</c> is immutable, the current version and <c>?asOf=</c> must be revalidated.
     /// </summary>
     private static async Task<IResult> RecordsAsync(
-        HttpContext http, RecordPages pages, string id, int? limit, string? after, long? version, DateTimeOffset? asOf, CancellationToken cancellationToken)
+        HttpContext http, RecordPages pages, DatasetQueries queries, string id, int? limit, string? after, long? version, DateTimeOffset? asOf, CancellationToken cancellationToken)
     {
         if (version is not null && asOf is not null)
         {
@@ -58,7 +58,7 @@ public static class DatasetsApi
         var page = await pages.ReadAsync(id, version, asOf, after, limit ?? 100, etag => Matches(ifNoneMatch, etag), cancellationToken);
         if (page is null)
         {
-            return NotFound(id);
+            return await NotFoundAsync(queries, id, cancellationToken);
         }
 
         if (page.NotPublished)
@@ -88,10 +88,10 @@ public static class DatasetsApi
     }
 
     private static async Task<Results<Ok<IReadOnlyList<VersionSummary>>, ProblemHttpResult>> VersionsAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>
-        await queries.VersionsAsync(id, cancellationToken) is { } versions ? TypedResults.Ok(versions) : NotFound(id);
+        await queries.VersionsAsync(id, cancellationToken) is { } versions ? TypedResults.Ok(versions) : await NotFoundAsync(queries, id, cancellationToken);
 
     private static async Task<Results<Ok<IReadOnlyList<RunQualityReport>>, ProblemHttpResult>> QualityAsync(DatasetQueries queries, string id, int? limit, CancellationToken cancellationToken) =>
-        await queries.QualityAsync(id, Math.Clamp(limit ?? 20, 1, 500), cancellationToken) is { } reports ? TypedResults.Ok(reports) : NotFound(id);
+        await queries.QualityAsync(id, Math.Clamp(limit ?? 20, 1, 500), cancellationToken) is { } reports ? TypedResults.Ok(reports) : await NotFoundAsync(queries, id, cancellationToken);
 
     private static async Task<Results<Ok<ChangePage>, ProblemHttpResult>> ChangesAsync(
         DatasetQueries queries, string id, long? since, string? after, int? limit, CancellationToken cancellationToken)
@@ -101,13 +101,19 @@ public static class DatasetsApi
             return TypedResults.Problem($"since must be 0 or more and limit between 1 and {10 * MaxPageSize}", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        return await queries.ChangesAsync(id, since ?? 0, after, limit ?? MaxPageSize, cancellationToken) is { } page ? TypedResults.Ok(page) : NotFound(id);
+        return await queries.ChangesAsync(id, since ?? 0, after, limit ?? MaxPageSize, cancellationToken) is { } page ? TypedResults.Ok(page) : await NotFoundAsync(queries, id, cancellationToken);
     }
-
-    private static ProblemHttpResult NotFound(string id) =>
-        TypedResults.Problem($"dataset '{id}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
 
     /// <summary>A <c>?version=</c> above the dataset's current version: it does not exist (yet).</summary>
     internal static ProblemHttpResult VersionNotFound(string id, long version) =>
         TypedResults.Problem($"dataset '{id}' has no version {version}: it is not published (yet)", statusCode: StatusCodes.Status404NotFound);
+
+    /// <summary>
+    /// 404 for a dataset that is not in the catalogue; 451 with the reason for one withdrawn from publication (its
+    /// file classifies it secret, regulation Art. 1.2).
+    /// </summary>
+    private static async Task<ProblemHttpResult> NotFoundAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>
+        await queries.WithdrawnReasonAsync(id, cancellationToken) is { } reason
+            ? TypedResults.Problem($"dataset '{id}' is withdrawn from publication: {reason}", statusCode: StatusCodes.Status451UnavailableForLegalReasons, title: "Withdrawn")
+            : TypedResults.Problem($"dataset '{id}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
 }

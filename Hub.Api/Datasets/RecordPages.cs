@@ -169,11 +169,11 @@ public sealed class RecordPages : IDisposable
     {
         await using var command = connection.CreateCommand();
         command.CommandText = asOf is null
-            ? "select d.table_name, d.current_version, d.updated_at, null::bigint from hub.datasets d where d.id = $1"
+            ? "select d.table_name, d.current_version, d.updated_at, null::bigint from hub.datasets d where d.id = $1 and d.withdrawn_reason is null"
             : """
               select d.table_name, d.current_version, d.updated_at,
                      (select coalesce(max(v.version), 0) from hub.versions v where v.dataset_id = d.id and v.published_at <= $2)
-              from hub.datasets d where d.id = $1
+              from hub.datasets d where d.id = $1 and d.withdrawn_reason is null
               """;
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
         if (asOf is { } time)

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Hub.Api.Access;
 using Hub.Worker.Catalog;
 using Hub.Worker.Ingest;
+using Hub.Worker.Store;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -82,6 +83,10 @@ public static class IngestApi
             return Problem(StatusCodes.Status400BadRequest, "Bad Request", e.Message);
         }
         catch (PushInProgressException e)
+        {
+            return Problem(StatusCodes.Status409Conflict, "Conflict", e.Message);
+        }
+        catch (DatasetRefusedException e)
         {
             return Problem(StatusCodes.Status409Conflict, "Conflict", e.Message);
         }

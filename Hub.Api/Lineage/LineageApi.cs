@@ -46,18 +46,23 @@ public static class LineageApi
             return TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
         }
 
+        // A dataset that moved to a new table (a breaking schema version) keeps its earlier versions in the old one.
+        var tables = (await connection.QueryAsync<string>(new CommandDefinition(
+            "select distinct table_name from hub.versions where dataset_id = @dataset and table_name is not null", new { dataset }, cancellationToken: cancellationToken)))
+            .Append(found.TableName).Distinct(StringComparer.Ordinal);
+        var history = string.Join("\nunion all\n", tables.Select(table =>
+            $"select _version_from, _version_to, _hash, _run_id, _batch, (to_jsonb(t) - @system)::text as values_json from {DatasetRegistry.QualifiedTable(table)} t where t._key = @key"));
         var versions = (await connection.QueryAsync<VersionRow, RecordOrigin, RecordVersion>(new CommandDefinition(
             $"""
             select t._version_from as VersionFrom, t._version_to as VersionTo, t._hash as ContentHash,
-                   (to_jsonb(t) - @system)::text as ValuesJson,
+                   t.values_json as ValuesJson,
                    r.id as RunId, r.trigger as Trigger, r.started_at as RunStartedAt, r.config_revision as ConfigRevision,
                    r.schema_version as SchemaVersion, q.url as RequestUrl, q.fetched_at as FetchedAt, q.status_code as StatusCode,
                    q.payload_sha256 as PayloadSha256
-            from {DatasetRegistry.QualifiedTable(found.TableName)} t
+            from ({history}) t
             join hub.runs r on r.id = t._run_id
             join hub.run_batches b on b.run_id = t._run_id and b.sequence = t._batch
             join hub.run_requests q on q.run_id = b.run_id and q.sequence = b.request_sequence
-            where t._key = @key
             order by t._version_from
             """, new { system = DatasetRegistry.SystemColumns.ToArray(), key }, cancellationToken: cancellationToken),
             (row, origin) => new RecordVersion(row.VersionFrom, row.VersionTo, row.ContentHash, JsonDocument.Parse(row.ValuesJson).RootElement.Clone(), origin),

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using Hub.Api.Access;
 using Hub.Worker.Quarantine;
+using Hub.Worker.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
@@ -51,8 +52,15 @@ public static class QuarantineApi
             return TypedResults.Problem("name the dataset: POST /api/quarantine/replay?dataset=<id>", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        return await replay.ReplayAsync(dataset, cancellationToken) is { } result
-            ? TypedResults.Ok(result)
-            : TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
+        try
+        {
+            return await replay.ReplayAsync(dataset, cancellationToken) is { } result
+                ? TypedResults.Ok(result)
+                : TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
+        }
+        catch (DatasetRefusedException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
+        }
     }
 }

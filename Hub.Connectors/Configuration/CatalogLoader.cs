@@ -171,7 +171,7 @@ public static partial class CatalogLoader
         var classification = reader.Enum<Classification>(node, "classification", required: false, where) ?? Classification.Public;
         if (classification == Classification.Secret)
         {
-            reader.Error(YamlNodeReader.Get(node, "classification"), "a dataset classified secret cannot be published through the open data hub (regulation Art. 1.2)", "remove this dataset from connectors.d");
+            reader.Error(YamlNodeReader.Get(node, "classification"), "a dataset classified secret cannot be published through the open data hub (regulation Art. 1.2)", "remove this dataset from connectors.d", secretDatasetId: id);
         }
 
         var cycle = reader.Enum<UpdateCycle>(node, "update_cycle", required: true, where);

@@ -14,8 +14,8 @@ internal sealed class YamlNodeReader(string file, List<ConfigError> errors)
     /// <summary>Problems reported so far (of the whole file).</summary>
     public int ErrorCount => errors.Count;
 
-    public void Error(YamlNode? node, string message, string? fix = null) =>
-        errors.Add(new ConfigError(File, (int)(node?.Start.Line ?? 1), (int)(node?.Start.Column ?? 1), message, fix));
+    public void Error(YamlNode? node, string message, string? fix = null, string? secretDatasetId = null) =>
+        errors.Add(new ConfigError(File, (int)(node?.Start.Line ?? 1), (int)(node?.Start.Column ?? 1), message, fix) { SecretDatasetId = secretDatasetId });
 
     /// <summary>Reports keys of <paramref name="map"/> that are not in <paramref name="known"/>, suggesting the closest.</summary>
     public void RejectUnknownKeys(YamlMappingNode map, string where, params string[] known)

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using Hub.Connectors.Privacy;
@@ -11,10 +12,13 @@ namespace Hub.Connectors.Pipeline;
 /// <summary>
 /// Decides for each fetched record: valid (mapped, personal data protected, keyed, hashed, in canonical JSON) or
 /// rejected with every reason. Polled and pushed records go through the same checker. A rejected record keeps its
-/// payload as the source sent it.
+/// payload as the source sent it. A valid record is hashed and sent projected onto the schema's properties (what
+/// the typed table stores): a field the schema does not declare is left to the raw payload kept for lineage.
 /// </summary>
 public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator validator, PersonalDataGuard guard)
 {
+    private readonly FrozenSet<string> properties = dataset.Schema.Columns.Select(c => c.Name).ToFrozenSet(StringComparer.Ordinal);
+
     public DatasetDefinition Dataset { get; } = dataset;
 
     /// <summary>
@@ -93,7 +97,7 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         byte[]? canonical = null;
         if (mapped.Errors.Count == 0 && published is not null && published.TryGetValue(mapped.Key!, out var publishedHash))
         {
-            canonical = RecordHash.CanonicalJson(guard.Protect(record));
+            canonical = Publishable(record);
             var hash = RecordHash.HashHex(canonical);
             if (hash == publishedHash)
             {
@@ -107,9 +111,12 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
             return (null, new RejectedRecord(mapped.Key, mapped.Source.GetRawText(), errors));
         }
 
-        canonical ??= RecordHash.CanonicalJson(guard.Protect(record));
+        canonical ??= Publishable(record);
         return (new ValidRecord(mapped.Key!, RecordHash.HashHex(canonical), Encoding.UTF8.GetString(canonical)), null);
     }
+
+    /// <summary>The canonical JSON that is hashed and published: the schema's properties, personal data protected.</summary>
+    private byte[] Publishable(JsonElement record) => RecordHash.CanonicalJson(guard.Protect(record), properties);
 }
 
 /// <summary>A source record after mapping: the record to check, its key (null when it has none) and the errors so far.</summary>

@@ -7,17 +7,28 @@ namespace Hub.Core.Records;
 /// <summary>
 /// Content hash of a record: SHA-256 over its canonical JSON (object properties sorted by ordinal name,
 /// no insignificant white space), so the same content always hashes the same whatever the agency's
-/// property order or formatting.
+/// property order or formatting. Given the names of a dataset's schema properties, the hash covers only those
+/// (what the typed table stores): a field the schema does not declare neither changes the hash nor is published.
 /// </summary>
 public static class RecordHash
 {
-    /// <summary>The record as canonical UTF-8 JSON.</summary>
-    public static byte[] CanonicalJson(JsonElement record)
+    /// <summary>
+    /// The record as canonical UTF-8 JSON; with <paramref name="properties"/>, an object record keeps only the
+    /// top-level properties named there (the record projected onto its schema).
+    /// </summary>
+    public static byte[] CanonicalJson(JsonElement record, IReadOnlySet<string>? properties = null)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            WriteCanonical(writer, record);
+            if (properties is not null && record.ValueKind == JsonValueKind.Object)
+            {
+                WriteObject(writer, record.EnumerateObject().Where(p => properties.Contains(p.Name)));
+            }
+            else
+            {
+                WriteCanonical(writer, record);
+            }
         }
 
         return buffer.WrittenSpan.ToArray();
@@ -36,14 +47,7 @@ public static class RecordHash
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                writer.WriteStartObject();
-                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
-                {
-                    writer.WritePropertyName(property.Name);
-                    WriteCanonical(writer, property.Value);
-                }
-
-                writer.WriteEndObject();
+                WriteObject(writer, element.EnumerateObject());
                 break;
             case JsonValueKind.Array:
                 writer.WriteStartArray();
@@ -58,5 +62,17 @@ public static class RecordHash
                 element.WriteTo(writer);
                 break;
         }
+    }
+
+    private static void WriteObject(Utf8JsonWriter writer, IEnumerable<JsonProperty> properties)
+    {
+        writer.WriteStartObject();
+        foreach (var property in properties.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            writer.WritePropertyName(property.Name);
+            WriteCanonical(writer, property.Value);
+        }
+
+        writer.WriteEndObject();
     }
 }

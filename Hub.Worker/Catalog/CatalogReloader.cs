@@ -58,7 +58,7 @@ public sealed partial class CatalogReloader(
     public async Task ReloadNowAsync(CancellationToken cancellationToken)
     {
         var change = Combine(pending, catalog.ReloadIfChanged());
-        if (change is null || (change.Changed.Count == 0 && change.Removed.Count == 0))
+        if (change is null || (change.Changed.Count == 0 && change.Removed.Count == 0 && change.Withdrawn.Count == 0))
         {
             pending = null;
             return;
@@ -84,7 +84,8 @@ public sealed partial class CatalogReloader(
         var changed = older.Changed.Where(e => !newer.Removed.Contains(e.Dataset.Id) && newer.Changed.All(n => n.Dataset.Id != e.Dataset.Id))
             .Concat(newer.Changed).ToList();
         var removed = older.Removed.Where(id => changed.All(e => e.Dataset.Id != id)).Union(newer.Removed).ToList();
-        return new CatalogChange(changed, removed);
+        var withdrawn = older.Withdrawn.Where(id => changed.All(e => e.Dataset.Id != id)).Union(newer.Withdrawn).ToList();
+        return new CatalogChange(changed, removed, withdrawn);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reloading connectors.d failed; the catalogue in use is unchanged and the next check retries")]

@@ -13,14 +13,18 @@ namespace Hub.Worker.Catalog;
 /// <summary>A dataset of the catalogue with its agency and its record checker.</summary>
 public sealed record CatalogEntry(AgencyDefinition Agency, DatasetDefinition Dataset, RecordChecker Checker);
 
-/// <summary>What a reload changed: datasets added or changed (to schedule again) and datasets gone.</summary>
-public sealed record CatalogChange(IReadOnlyList<CatalogEntry> Changed, IReadOnlyList<string> Removed);
+/// <summary>
+/// What a reload changed: datasets added or changed (to schedule again), datasets gone, and datasets whose file now
+/// classifies them secret (to withdraw; they are gone from the catalogue too).
+/// </summary>
+public sealed record CatalogChange(IReadOnlyList<CatalogEntry> Changed, IReadOnlyList<string> Removed, IReadOnlyList<string> Withdrawn);
 
 /// <summary>
 /// The catalogue loaded from <c>connectors.d/</c>. Problems in a file are logged with file, line and fix; that
 /// file's datasets are left out and every other file's datasets run. <see cref="ReloadIfChanged"/> reads the folder
 /// again when a file changed: a broken edit keeps the last good version of that file's datasets (and reports
-/// the error), a good edit replaces them, a removed file removes them.
+/// the error), a good edit replaces them, a removed file removes them. A dataset the file now classifies secret is
+/// never kept: secret data may not be published (regulation Art. 1.2), so it leaves the catalogue at once.
 /// </summary>
 public sealed partial class HubCatalog
 {
@@ -43,6 +47,9 @@ public sealed partial class HubCatalog
     public IReadOnlyList<ConfigError> Errors => Volatile.Read(ref current).Errors;
 
     public IEnumerable<CatalogEntry> Entries => Volatile.Read(ref current).Entries.Values;
+
+    /// <summary>The datasets that <c>connectors.d/</c> classifies secret now, with the error that refuses each.</summary>
+    public IEnumerable<ConfigError> Secret => Volatile.Read(ref current).Errors.Where(e => e.SecretDatasetId is not null);
 
     public CatalogEntry? Find(string datasetId) => Volatile.Read(ref current).Entries.GetValueOrDefault(datasetId);
 
@@ -81,8 +88,10 @@ public sealed partial class HubCatalog
                 .OrderBy(e => e.Dataset.Id, StringComparer.Ordinal)
                 .ToList();
             var removed = previous.Entries.Keys.Where(id => !next.Entries.ContainsKey(id)).Order(StringComparer.Ordinal).ToList();
+            var wasSecret = previous.Errors.Select(e => e.SecretDatasetId).OfType<string>().ToHashSet(StringComparer.Ordinal);
+            var withdrawn = next.Errors.Select(e => e.SecretDatasetId).OfType<string>().Where(id => !wasSecret.Contains(id)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             LogReloaded(logger, changed.Count, removed.Count, next.Errors.Count);
-            return new CatalogChange(changed, removed);
+            return new CatalogChange(changed, removed, withdrawn);
         }
     }
 
@@ -108,9 +117,10 @@ public sealed partial class HubCatalog
 
         if (previous is not null)
         {
-            // A broken edit keeps the last good version of the file's datasets running.
+            // A broken edit keeps the last good version of the file's datasets running, unless it classifies one secret.
             var broken = errors.Select(e => e.File).ToHashSet(StringComparer.Ordinal);
-            foreach (var kept in previous.Entries.Values.Where(e => broken.Contains(e.Dataset.SourceFile) && File.Exists(e.Dataset.SourceFile) && !loaded.ContainsKey(e.Dataset.Id)))
+            var secret = errors.Select(e => e.SecretDatasetId).OfType<string>().ToHashSet(StringComparer.Ordinal);
+            foreach (var kept in previous.Entries.Values.Where(e => broken.Contains(e.Dataset.SourceFile) && File.Exists(e.Dataset.SourceFile) && !loaded.ContainsKey(e.Dataset.Id) && !secret.Contains(e.Dataset.Id)))
             {
                 loaded[kept.Dataset.Id] = kept;
             }

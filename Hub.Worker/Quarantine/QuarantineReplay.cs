@@ -23,7 +23,10 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
 {
     private const int BatchSize = 500;
 
-    /// <summary>Returns null when the dataset is not in the catalogue.</summary>
+    /// <summary>
+    /// Returns null when the dataset is not in the catalogue; throws <see cref="DatasetRefusedException"/> when it takes
+    /// no partial run now (blocked by a breaking schema change, withdrawn, or waiting for a full run into a new table).
+    /// </summary>
     public async Task<ReplayResult?> ReplayAsync(string datasetId, CancellationToken cancellationToken)
     {
         if (catalog.Find(datasetId) is not { } entry)
@@ -31,10 +34,15 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
             return null;
         }
 
+        if (await runs.RefusalAsync(entry.Dataset, fullRefresh: false, cancellationToken) is { } refusal)
+        {
+            throw new DatasetRefusedException(refusal);
+        }
+
         List<Candidate> candidates;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            var table = DatasetRegistry.QualifiedTable(DatasetRegistry.TableName(datasetId));
+            var table = DatasetRegistry.QualifiedTable(await DatasetRegistry.CurrentTableAsync(connection, datasetId, cancellationToken));
             candidates = (await connection.QueryAsync<Candidate>(new CommandDefinition(
                 $"""
                 select distinct on (coalesce(q.key, q.id::text))

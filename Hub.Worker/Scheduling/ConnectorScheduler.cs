@@ -1,3 +1,4 @@
+using Hub.Connectors.Configuration;
 using Hub.Core.Time;
 using Hub.Worker.Catalog;
 using Hub.Worker.Store;
@@ -11,7 +12,8 @@ namespace Hub.Worker.Scheduling;
 /// <summary>
 /// At start: registers every catalogue dataset in the store (typed table included) and gives it a Quartz job
 /// with a cron trigger in Vietnam time; a dataset never synced yet runs at once. When <c>connectors.d/</c>
-/// changes (hot reload), only the datasets added or changed are scheduled again and removed ones unscheduled.
+/// changes (hot reload), only the datasets added or changed are scheduled again and removed ones unscheduled. A
+/// dataset blocked by a breaking schema change has no job; one its file classifies secret is withdrawn.
 /// </summary>
 public sealed partial class ConnectorScheduler(
     HubCatalog catalog,
@@ -31,6 +33,11 @@ public sealed partial class ConnectorScheduler(
             {
                 scheduled.Add(key);
             }
+        }
+
+        foreach (var secret in catalog.Secret)
+        {
+            await WithdrawAsync(scheduler, secret.SecretDatasetId!, secret, cancellationToken);
         }
 
         if (catalog.Errors.Count == 0)
@@ -53,11 +60,12 @@ public sealed partial class ConnectorScheduler(
         var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
         foreach (var entry in change.Changed)
         {
-            if (await ScheduleAsync(scheduler, entry, cancellationToken) is null)
-            {
-                // A breaking schema change: the dataset stops running until its table is migrated, as at start.
-                await scheduler.DeleteJob(SyncDatasetJob.KeyFor(entry.Dataset.Id), cancellationToken);
-            }
+            await ScheduleAsync(scheduler, entry, cancellationToken);
+        }
+
+        foreach (var secret in catalog.Secret.Where(e => change.Withdrawn.Contains(e.SecretDatasetId!)))
+        {
+            await WithdrawAsync(scheduler, secret.SecretDatasetId!, secret, cancellationToken);
         }
 
         foreach (var removed in change.Removed)
@@ -78,6 +86,8 @@ public sealed partial class ConnectorScheduler(
         }
         catch (BreakingSchemaChangeException e)
         {
+            // Blocked until the change is undone or a new schema version is declared: no scheduled run meanwhile.
+            await scheduler.DeleteJob(SyncDatasetJob.KeyFor(dataset.Id), cancellationToken);
             LogNotScheduled(logger, dataset.Id, e.Message);
             return null;
         }
@@ -111,6 +121,20 @@ public sealed partial class ConnectorScheduler(
         LogScheduled(logger, dataset.Id, dataset.Schedule);
         return job.Key;
     }
+
+    /// <summary>A dataset its file now classifies secret: unscheduled and withdrawn from the public read APIs.</summary>
+    private async Task WithdrawAsync(IScheduler scheduler, string datasetId, ConfigError refusal, CancellationToken cancellationToken)
+    {
+        await scheduler.DeleteJob(SyncDatasetJob.KeyFor(datasetId), cancellationToken);
+        var reason = $"{Path.GetFileName(refusal.File)} classifies it secret: {refusal.Message}";
+        if (await registry.WithdrawAsync(datasetId, reason, cancellationToken))
+        {
+            LogWithdrawn(logger, datasetId, reason);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Withdrew {DatasetId}: it is unscheduled and no longer served, because {Reason}")]
+    private static partial void LogWithdrawn(ILogger logger, string datasetId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Scheduled {DatasetId} with cron '{Schedule}' (Asia/Ho_Chi_Minh)")]
     private static partial void LogScheduled(ILogger logger, string datasetId, string schedule);

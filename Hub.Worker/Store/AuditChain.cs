@@ -106,7 +106,7 @@ public sealed class AuditChain(NpgsqlDataSource dataSource)
             if (e.Kind == "version")
             {
                 var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-                    "select table_name from hub.datasets where id = @DatasetId", new { e.DatasetId }, transaction, cancellationToken: cancellationToken));
+                    "select coalesce(v.table_name, d.table_name) from hub.datasets d left join hub.versions v on v.dataset_id = d.id and v.version = @Version where d.id = @DatasetId", new { e.DatasetId, e.Version }, transaction, cancellationToken: cancellationToken));
                 var (rows, closed) = await DigestsAsync(connection, transaction, table!, e.Version!.Value, cancellationToken);
                 var recorded = JsonDocument.Parse(e.Entry).RootElement;
                 if (rows != recorded.GetProperty("rows_digest").GetString())
@@ -141,8 +141,9 @@ public sealed class AuditChain(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// SHA-256 over the SHA-256 of every row the version inserted (all its columns but <c>_version_to</c>), and over
-    /// the keys of the rows it closed, both in key order.
+    /// SHA-256 over the SHA-256 of every row the version inserted (all its columns but <c>_version_to</c> and those
+    /// added to the table after the version, <c>hub.added_columns</c>), and over the keys of the rows it closed, both
+    /// in key order.
     /// </summary>
     private static async Task<(string Rows, string Closed)> DigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, long version, CancellationToken cancellationToken)
     {
@@ -151,11 +152,14 @@ public sealed class AuditChain(NpgsqlDataSource dataSource)
             $"""
             select
               (select encode(sha256(convert_to(coalesce(string_agg(
-                   encode(sha256(convert_to((to_jsonb(t) - '_version_to')::text, 'UTF8')), 'hex'), '' order by t._key), ''), 'UTF8')), 'hex')
-               from {table} t where t._version_from = @version),
+                   encode(sha256(convert_to((to_jsonb(t) - '_version_to' - added.columns)::text, 'UTF8')), 'hex'), '' order by t._key), ''), 'UTF8')), 'hex')
+               from {table} t,
+                    (select coalesce(array_agg(column_name), array[]::text[]) as columns from hub.added_columns
+                     where table_name = @tableName and after_version >= @version) added
+               where t._version_from = @version),
               (select encode(sha256(convert_to(coalesce(string_agg(t._key, E'\n' order by t._key), ''), 'UTF8')), 'hex')
                from {table} t where t._version_to = @version)
-            """, new { version }, transaction, cancellationToken: cancellationToken));
+            """, new { version, tableName }, transaction, cancellationToken: cancellationToken));
     }
 
     private static async Task UseUtcAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dapper;
 using Hub.Core.Catalog;
 using Hub.Core.Freshness;
@@ -5,12 +6,17 @@ using Npgsql;
 
 namespace Hub.Worker.Store;
 
-/// <summary>A schema change the store cannot apply by itself (a column changed type).</summary>
+/// <summary>
+/// A schema change the store cannot apply by itself (a property changed type or was removed or renamed, the primary
+/// key changed) under the schema version already registered; the dataset is blocked until it is undone or a higher
+/// schema version is declared.
+/// </summary>
 public sealed class BreakingSchemaChangeException(string message) : Exception(message);
 
 /// <summary>
 /// Keeps <c>hub.datasets</c> in step with the catalogue and each dataset's typed table in <c>open_data</c>
-/// in step with its JSON Schema. Additive changes (new properties) apply themselves; a changed type does not.
+/// in step with its JSON Schema. Additive changes (new properties) apply themselves; a breaking change needs a new
+/// schema version, which publishes into a new table.
 /// </summary>
 public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider time)
 {
@@ -18,6 +24,18 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
     public static readonly IReadOnlyList<string> SystemColumns = ["_key", "_hash", "_version_from", "_version_to", "_run_id", "_batch"];
 
     public static string TableName(string datasetId) => datasetId.Replace('-', '_');
+
+    /// <summary>
+    /// The table that holds the dataset's published rows, or will once its pending table is published (a new schema
+    /// version): the rows a new run compares with.
+    /// </summary>
+    public static async Task<string> CurrentTableAsync(NpgsqlConnection connection, string datasetId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+                   "select coalesce(pending_table, table_name) from hub.datasets where id = @datasetId", new { datasetId }, cancellationToken: cancellationToken))
+               ?? TableName(datasetId);
+    }
 
     public static string QualifiedTable(string tableName) => $"open_data.{Quote(tableName)}";
 
@@ -34,30 +52,82 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         _ => "jsonb",
     };
 
+    /// <summary>
+    /// Registers the dataset and brings its typed table in step with its schema. Additive changes (a new property)
+    /// apply themselves. A breaking change (a property that changes type or is removed or renamed, a changed primary
+    /// key) under the schema version already registered blocks the dataset: the reason is recorded in
+    /// <c>hub.datasets.blocked_reason</c> and <see cref="BreakingSchemaChangeException"/> is thrown. Under a higher
+    /// schema version it creates the new table <c>&lt;table&gt;_v&lt;N&gt;</c>, which the next full run publishes into
+    /// (the dataset keeps serving its current table until then).
+    /// </summary>
     public async Task RegisterAsync(AgencyDefinition agency, DatasetDefinition dataset, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agency);
         ArgumentNullException.ThrowIfNull(dataset);
-        var table = TableName(dataset.Id);
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(hashtext('dataset:' || @Id))", new { dataset.Id }, transaction, cancellationToken: cancellationToken));
-        await EnsureTableAsync(connection, transaction, table, dataset.Schema, cancellationToken);
+        var registered = await connection.QuerySingleOrDefaultAsync<(string? TableName, string? PendingTable, int SchemaVersion, string[] PrimaryKey, long CurrentVersion)>(new CommandDefinition(
+            "select table_name, pending_table, schema_version, primary_key, current_version from hub.datasets where id = @Id for update",
+            new { dataset.Id }, transaction, cancellationToken: cancellationToken));
+        var isNew = registered.TableName is null;
+        var table = registered.PendingTable ?? registered.TableName ?? TableName(dataset.Id);
+        var pending = registered.PendingTable;
+        var existing = await ColumnsAsync(connection, transaction, table, cancellationToken);
+        List<string> breaks = isNew ? [] : Breaks(existing, dataset.Schema, registered.PrimaryKey, dataset.PrimaryKey);
+        if (breaks.Count > 0 && dataset.Schema.Version <= registered.SchemaVersion)
+        {
+            var reason = $"schema version {dataset.Schema.Version} ({Path.GetFileName(dataset.Schema.Path)}) breaks the published table {QualifiedTable(table)}: "
+                         + string.Join("; ", breaks)
+                         + $". Nothing is published until the change is undone or the dataset declares 'schema_version: {registered.SchemaVersion + 1}' (a new table)";
+            await connection.ExecuteAsync(new CommandDefinition(
+                "update hub.datasets set blocked_reason = @reason, updated_at = @now where id = @Id and blocked_reason is distinct from @reason",
+                new { dataset.Id, reason, now }, transaction, cancellationToken: cancellationToken));
+            await transaction.CommitAsync(cancellationToken);
+            throw new BreakingSchemaChangeException(reason);
+        }
+
+        if (breaks.Count > 0)
+        {
+            // A higher schema version: a table of its own, which the next full run publishes into. A pending table
+            // of an earlier version was never published and goes; so does the incremental cursor (the run is full).
+            var stale = pending;
+            pending = string.Create(CultureInfo.InvariantCulture, $"{TableName(dataset.Id)}_v{dataset.Schema.Version}");
+            foreach (var drop in new[] { stale, pending }.OfType<string>())
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"drop table if exists {QualifiedTable(drop)}; delete from hub.added_columns where table_name = @drop",
+                    new { drop }, transaction, cancellationToken: cancellationToken));
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                "delete from hub.sync_cursors where dataset_id = @Id", new { dataset.Id }, transaction, cancellationToken: cancellationToken));
+            await EnsureTableAsync(connection, transaction, pending, [], dataset.Schema, registered.CurrentVersion, cancellationToken);
+        }
+        else
+        {
+            await EnsureTableAsync(connection, transaction, table, existing, dataset.Schema, registered.CurrentVersion, cancellationToken);
+        }
+
         await connection.ExecuteAsync(new CommandDefinition(
             """
             insert into hub.datasets (id, agency_code, agency_name, title, description, licence, classification, update_cycle,
-                schedule, primary_key, schema_version, schema_json, config_revision, source_file, table_name, registered_at, updated_at)
+                schedule, primary_key, schema_version, schema_json, config_revision, source_file, table_name, pending_table, registered_at, updated_at)
             values (@Id, @AgencyCode, @AgencyName, @Title, @Description, @Licence, @Classification, @UpdateCycle,
-                @Schedule, @PrimaryKey, @SchemaVersion, @SchemaJson::jsonb, @ConfigRevision, @SourceFile, @Table, @Now, @Now)
+                @Schedule, @PrimaryKey, @SchemaVersion, @SchemaJson::jsonb, @ConfigRevision, @SourceFile, @Table, @Pending, @Now, @Now)
             on conflict (id) do update set
                 agency_code = excluded.agency_code, agency_name = excluded.agency_name, title = excluded.title,
                 description = excluded.description, licence = excluded.licence, classification = excluded.classification,
                 update_cycle = excluded.update_cycle, schedule = excluded.schedule, primary_key = excluded.primary_key,
                 schema_version = excluded.schema_version, schema_json = excluded.schema_json,
-                config_revision = excluded.config_revision, source_file = excluded.source_file, updated_at = excluded.updated_at
+                config_revision = excluded.config_revision, source_file = excluded.source_file, updated_at = excluded.updated_at,
+                pending_table = excluded.pending_table, blocked_reason = null, withdrawn_reason = null
             where hub.datasets.config_revision is distinct from excluded.config_revision
                or hub.datasets.schema_json is distinct from excluded.schema_json
+               or hub.datasets.pending_table is distinct from excluded.pending_table
+               or hub.datasets.blocked_reason is not null
+               or hub.datasets.withdrawn_reason is not null
             """,
             new
             {
@@ -76,6 +146,7 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                 dataset.ConfigRevision,
                 SourceFile = Path.GetFileName(dataset.SourceFile),
                 Table = table,
+                Pending = pending,
                 Now = now,
             },
             transaction,
@@ -95,18 +166,38 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>True when the dataset has never been published and no run of it is under way.</summary>
+    /// <summary>
+    /// Withdraws a registered dataset from publication (its file classifies it secret): the public read APIs stop
+    /// serving it and no run is accepted until a good registration. Returns false when it was not registered or was
+    /// withdrawn already.
+    /// </summary>
+    public async Task<bool> WithdrawAsync(string datasetId, string reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "update hub.datasets set withdrawn_reason = @reason, updated_at = @now where id = @datasetId and withdrawn_reason is distinct from @reason",
+            new { datasetId, reason, now = time.GetUtcNow() }, cancellationToken: cancellationToken)) > 0;
+    }
+
+    /// <summary>
+    /// True when no run of the dataset is under way and it has never been published or waits for its first version
+    /// in a new table (a higher schema version with a breaking change).
+    /// </summary>
     public async Task<bool> NeedsInitialSyncAsync(string datasetId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            "select not exists (select 1 from hub.runs where dataset_id = @datasetId and status in ('running', 'succeeded'))",
+            """
+            select not exists (select 1 from hub.runs where dataset_id = @datasetId and status = 'running')
+               and (not exists (select 1 from hub.runs where dataset_id = @datasetId and status = 'succeeded')
+                    or exists (select 1 from hub.datasets where id = @datasetId and pending_table is not null))
+            """,
             new { datasetId }, cancellationToken: cancellationToken));
     }
 
-    private static async Task EnsureTableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, DatasetSchema schema, CancellationToken cancellationToken)
-    {
-        var existing = (await connection.QueryAsync<(string Name, string Type)>(new CommandDefinition(
+    /// <summary>The columns of an open data table with their types (system columns included); empty when there is no such table.</summary>
+    private static async Task<Dictionary<string, string>> ColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<(string Name, string Type)>(new CommandDefinition(
             """
             select column_name, format_type(a.atttypid, a.atttypmod)
             from information_schema.columns c
@@ -114,6 +205,40 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                                and a.attname = c.column_name
             where c.table_schema = 'open_data' and c.table_name = @table
             """, new { table }, transaction, cancellationToken: cancellationToken))).ToDictionary(c => c.Name, c => c.Type);
+
+    /// <summary>What the schema and primary key change that the table cannot follow by adding columns.</summary>
+    private static List<string> Breaks(Dictionary<string, string> existing, DatasetSchema schema, string[] registeredKey, IReadOnlyList<string> primaryKey)
+    {
+        var breaks = new List<string>();
+        var stored = Stored(schema).ToDictionary(c => c.Name, c => SqlType(c.Type), StringComparer.Ordinal);
+        foreach (var (name, type) in stored)
+        {
+            if (existing.TryGetValue(name, out var current) && !SameType(current, type))
+            {
+                breaks.Add($"property '{name}' changes type from {current} to {type}");
+            }
+        }
+
+        foreach (var name in existing.Keys.Where(n => !SystemColumns.Contains(n) && !stored.ContainsKey(n)).Order(StringComparer.Ordinal))
+        {
+            breaks.Add($"property '{name}' is no longer stored (removed, renamed or marked to be dropped)");
+        }
+
+        if (!registeredKey.SequenceEqual(primaryKey, StringComparer.Ordinal))
+        {
+            breaks.Add($"the primary key changes from [{string.Join(", ", registeredKey)}] to [{string.Join(", ", primaryKey)}]");
+        }
+
+        return breaks;
+    }
+
+    /// <summary>
+    /// Creates the table when it has no columns yet, adds the columns of new properties (recording them as added after
+    /// <paramref name="currentVersion"/>, for the audit digests of earlier versions), and its indexes.
+    /// </summary>
+    private static async Task EnsureTableAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string table, Dictionary<string, string> existing, DatasetSchema schema, long currentVersion, CancellationToken cancellationToken)
+    {
         var qualified = QualifiedTable(table);
         if (existing.Count == 0)
         {
@@ -133,6 +258,18 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                 create index {Quote(table + "_history")} on {qualified} (_key, _version_from);
                 """, transaction: transaction, cancellationToken: cancellationToken));
         }
+        else
+        {
+            foreach (var column in Stored(schema).Where(c => !existing.ContainsKey(c.Name)))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"""
+                    alter table {qualified} add column {Quote(column.Name)} {SqlType(column.Type)};
+                    insert into hub.added_columns (table_name, column_name, after_version) values (@table, @Name, @currentVersion)
+                    on conflict (table_name, column_name) do update set after_version = excluded.after_version;
+                    """, new { table, column.Name, currentVersion }, transaction, cancellationToken: cancellationToken));
+            }
+        }
 
         // What each version wrote and closed: change events, change feed and audit digests read by version.
         await connection.ExecuteAsync(new CommandDefinition(
@@ -140,24 +277,6 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
             create index if not exists {Quote(table + "_from")} on {qualified} (_version_from);
             create index if not exists {Quote(table + "_to")} on {qualified} (_version_to);
             """, transaction: transaction, cancellationToken: cancellationToken));
-        if (existing.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var column in Stored(schema))
-        {
-            var type = SqlType(column.Type);
-            if (!existing.TryGetValue(column.Name, out var current))
-            {
-                await connection.ExecuteAsync(new CommandDefinition($"alter table {qualified} add column {Quote(column.Name)} {type}", transaction: transaction, cancellationToken: cancellationToken));
-            }
-            else if (!SameType(current, type))
-            {
-                throw new BreakingSchemaChangeException(
-                    $"column '{column.Name}' of {qualified} is {current} but schema version {schema.Version} makes it {type}; declare a new schema version and migrate the table");
-            }
-        }
     }
 
     /// <summary>The columns the open data table holds: every property but those marked to be dropped as personal data.</summary>

@@ -17,36 +17,85 @@ public enum RunTrigger
     Replay,
 }
 
+/// <summary>The dataset takes no run now (withdrawn, blocked by a breaking schema change, ...); the message says why.</summary>
+public sealed class DatasetRefusedException(string message) : Exception(message);
+
 /// <summary>Run bookkeeping on the connector side: start, requests with their raw payloads, failure.</summary>
 public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     public Task<Guid> StartAsync(DatasetDefinition dataset, RunTrigger trigger, CancellationToken cancellationToken) =>
         StartAsync(dataset, trigger, incremental: false, cancellationToken);
 
-    /// <summary>Starts a run; an <paramref name="incremental"/> run (records since a cursor) is partial: it never deletes.</summary>
+    /// <summary>
+    /// Starts a run; an <paramref name="incremental"/> run (records since a cursor) is partial: it never deletes.
+    /// Throws <see cref="DatasetRefusedException"/> when the dataset takes no run now (see <see cref="RefusalAsync(DatasetDefinition, bool, CancellationToken)"/>).
+    /// </summary>
     public async Task<Guid> StartAsync(DatasetDefinition dataset, RunTrigger trigger, bool incremental, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var now = time.GetUtcNow();
         var id = Guid.CreateVersion7(now);
+        var mode = (trigger is RunTrigger.Schedule or RunTrigger.Manual) && !incremental ? "full" : "partial";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await RefusalAsync(connection, transaction, dataset, mode == "full", cancellationToken) is { } refusal)
+        {
+            throw new DatasetRefusedException(refusal);
+        }
+
         await connection.ExecuteAsync(new CommandDefinition(
             """
             insert into hub.runs (id, dataset_id, trigger, mode, status, started_at, config_revision, schema_version)
-            values (@id, @DatasetId, @Trigger, @Mode, 'running', @now, @ConfigRevision, @SchemaVersion)
+            values (@id, @DatasetId, @Trigger, @mode, 'running', @now, @ConfigRevision, @SchemaVersion)
             """,
             new
             {
                 id,
                 DatasetId = dataset.Id,
                 Trigger = trigger.ToString().ToLowerInvariant(),
-                Mode = (trigger is RunTrigger.Schedule or RunTrigger.Manual) && !incremental ? "full" : "partial",
+                mode,
                 now,
                 dataset.ConfigRevision,
                 SchemaVersion = dataset.Schema.Version,
             },
+            transaction,
             cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
         return id;
+    }
+
+    /// <summary>
+    /// Why the dataset takes no <paramref name="fullRefresh"/> or partial run under <paramref name="dataset"/>'s
+    /// definition now, or null when it does: it is withdrawn (classified secret) or blocked by a breaking schema
+    /// change, the store has not registered this schema yet (the catalogue was just reloaded), or it waits for a full
+    /// run to publish its first version in a new table (pushes and replays are partial).
+    /// </summary>
+    public async Task<string?> RefusalAsync(DatasetDefinition dataset, bool fullRefresh, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        return await RefusalAsync(connection, transaction, dataset, fullRefresh, cancellationToken);
+    }
+
+    private static async Task<string?> RefusalAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DatasetDefinition dataset, bool fullRefresh, CancellationToken cancellationToken)
+    {
+        // The row lock keeps a registration from changing the dataset's state until the run is recorded.
+        var state = await connection.QuerySingleOrDefaultAsync<(string? Withdrawn, string? Blocked, string? Pending, bool SameSchema)>(new CommandDefinition(
+            """
+            select withdrawn_reason, blocked_reason, pending_table, schema_version = @SchemaVersion and schema_json = @SchemaJson::jsonb
+            from hub.datasets where id = @Id for share
+            """, new { dataset.Id, SchemaVersion = dataset.Schema.Version, SchemaJson = dataset.Schema.Json }, transaction, cancellationToken: cancellationToken));
+        return state switch
+        {
+            { Withdrawn: { } withdrawn } => $"dataset '{dataset.Id}' is withdrawn: {withdrawn}",
+            { Blocked: { } blocked } => $"dataset '{dataset.Id}' is blocked: {blocked}",
+            { Pending: { } pending } when !fullRefresh =>
+                $"dataset '{dataset.Id}' moves to a new schema version, published in the new table open_data.{pending} by its next full run "
+                + $"(POST /api/connectors/{dataset.Id}/run); pushes and replays are accepted once that version is published",
+            { SameSchema: false } => $"dataset '{dataset.Id}': schema version {dataset.Schema.Version} of {Path.GetFileName(dataset.Schema.Path)} is not registered in the store yet (connectors.d was just changed); try again in a moment",
+            _ => null,
+        };
     }
 
     /// <summary>
@@ -86,7 +135,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<IReadOnlyDictionary<string, string>> PublishedHashesAsync(string datasetId, IReadOnlyCollection<string> keys, int schemaVersion, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var table = DatasetRegistry.QualifiedTable(DatasetRegistry.TableName(datasetId));
+        var table = DatasetRegistry.QualifiedTable(await DatasetRegistry.CurrentTableAsync(connection, datasetId, cancellationToken));
         var rows = await connection.QueryAsync<(string Key, string Hash)>(new CommandDefinition(
             $"""
             select t._key, t._hash from {table} t join hub.runs r on r.id = t._run_id

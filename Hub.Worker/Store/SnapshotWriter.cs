@@ -147,8 +147,9 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             return null;
         }
 
-        var dataset = await connection.QuerySingleAsync<(long CurrentVersion, string TableName, long RowCount)>(new CommandDefinition(
-            "select current_version, table_name, row_count from hub.datasets where id = @DatasetId for update", new { run.DatasetId }, transaction, cancellationToken: cancellationToken));
+        // A dataset moving to a new table (a new schema version) publishes into it; the switch commits with the version.
+        var dataset = await connection.QuerySingleAsync<(long CurrentVersion, string TableName, long RowCount, string PublishedTable)>(new CommandDefinition(
+            "select current_version, coalesce(pending_table, table_name), row_count, table_name from hub.datasets where id = @DatasetId for update", new { run.DatasetId }, transaction, cancellationToken: cancellationToken));
         if (run.Fetched == 0 && dataset.RowCount > 0 && run.Mode == "full")
         {
             await RunStore.MarkFailedAsync(connection, transaction, runId,
@@ -173,15 +174,24 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         // The version is published (and the run finished) when the merge is done, not when it started.
         var finished = time.GetUtcNow();
+        if (changed && dataset.PublishedTable != dataset.TableName)
+        {
+            // The switch to a new table: the old table's rows end with this version (their history stays there).
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"update {DatasetRegistry.QualifiedTable(dataset.PublishedTable)} set _version_to = @version where _version_to is null",
+                new { version }, transaction, cancellationToken: cancellationToken));
+        }
+
         if (changed)
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 """
-                update hub.datasets set current_version = @version, row_count = @rowCount where id = @DatasetId;
+                update hub.versions set table_name = @PublishedTable where dataset_id = @DatasetId and table_name is null and @PublishedTable <> @TableName;
+                update hub.datasets set current_version = @version, row_count = @rowCount, table_name = @TableName, pending_table = null where id = @DatasetId;
                 insert into hub.versions (dataset_id, version, run_id, published_at, inserted, updated, deleted, row_count)
                 values (@DatasetId, @version, @runId, @finished, @Inserted, @Updated, @Deleted, @rowCount);
                 """,
-                new { run.DatasetId, version, rowCount, runId, finished, counts.Inserted, counts.Updated, counts.Deleted },
+                new { run.DatasetId, version, rowCount, runId, finished, counts.Inserted, counts.Updated, counts.Deleted, dataset.TableName, dataset.PublishedTable },
                 transaction, cancellationToken: cancellationToken));
         }
 

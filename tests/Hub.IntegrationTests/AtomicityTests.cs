@@ -1,8 +1,13 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
+using Hub.Api.Connectors;
 using Hub.Api.Datasets;
-using Hub.Connectors.Configuration;
-using Hub.Worker.Catalog;
+using Hub.Api.Lineage;
+using Hub.Worker.Cli;
 using Hub.Worker.Store;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.IntegrationTests;
@@ -45,16 +50,90 @@ public sealed class AtomicityTests(HubFixture hub)
     [Fact]
     public async Task A_property_that_changes_type_stops_the_dataset_until_a_new_schema_version_is_declared()
     {
-        var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-atomic")!;
-        var (schema, error) = SchemaColumns.Parse("ward.v1.json", TestAgency.WardSchema.Replace("\"dan_so\": { \"type\": \"integer\"", "\"dan_so\": { \"type\": \"string\"", StringComparison.Ordinal), 1);
-        Assert.Null(error);
-        var registry = hub.Worker.Services.GetRequiredService<DatasetRegistry>();
+        using var agency = new OwnAgency(hub, "it-retype");
+        TestAgency.Serve(hub.Agency, "it-retype", Wards(20, ""));
+        agency.Write(TestAgency.WardSchema);
+        await agency.RegisteredAsync(1, "dan_so");
+        Assert.Equal(1L, (await hub.SyncAsync("it-retype")).Version);
+        var (_, key) = await IssueKeyAsync("OWN-RETYPE");
 
-        var refused = await Assert.ThrowsAsync<BreakingSchemaChangeException>(() => registry.RegisterAsync(entry.Agency, entry.Dataset with { Schema = schema! }, CancellationToken.None));
+        // dan_so becomes text under the same schema version: the dataset is blocked, and says why.
+        var textSchema = TestAgency.WardSchema.Replace("\"dan_so\": { \"type\": \"integer\", \"minimum\": 0 }", "\"dan_so\": { \"type\": \"string\" }", StringComparison.Ordinal);
+        agency.Write(textSchema);
+        await agency.UntilAsync("select blocked_reason is not null from hub.datasets where id = @id", "blocked");
+        var status = (await hub.Api.GetFromJsonAsync<List<ConnectorStatus>>("/api/connectors"))!.Single(c => c.DatasetId == "it-retype");
+        Assert.Contains("property 'dan_so' changes type from bigint to text", status.BlockedReason, StringComparison.Ordinal);
+        Assert.Contains("schema_version: 2", status.BlockedReason, StringComparison.Ordinal);
+        Assert.Equal("unscheduled", status.State);
+        Assert.Equal(status.BlockedReason, (await hub.Api.GetFromJsonAsync<DatasetSummary>("/api/datasets/it-retype"))!.BlockedReason);
 
-        Assert.Contains("column 'dan_so'", refused.Message, StringComparison.Ordinal);
-        Assert.Contains("declare a new schema version", refused.Message, StringComparison.Ordinal);
+        // Nothing is accepted meanwhile: a push, a replay and a manual run are refused with the reason.
+        var textWards = Enumerable.Range(1, 20).Select(i =>
+        {
+            var ward = TestAgency.Ward(i);
+            ward["dan_so"] = $"{ward["dan_so"]} người";
+            return (object)ward;
+        }).ToList();
+        using (var push = await PushAsync(key, textWards))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, push.StatusCode);
+            Assert.Contains("changes type from bigint to text", await push.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.Conflict, (await hub.Api.PostAsync("/api/quarantine/replay?dataset=it-retype", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await hub.Api.PostAsync("/api/connectors/it-retype/run", null)).StatusCode);
         Assert.Equal("bigint", await hub.QueryScalarAsync<string>(
-            "select data_type from information_schema.columns where table_schema = 'open_data' and table_name = 'it_atomic' and column_name = 'dan_so'"));
+            "select data_type from information_schema.columns where table_schema = 'open_data' and table_name = 'it_retype' and column_name = 'dan_so'"));
+
+        // Schema version 2 declares the change: a new table, published by the next full run; version 1 stays readable by SQL.
+        TestAgency.Serve(hub.Agency, "it-retype", textWards);
+        agency.Write(textSchema, schemaVersion: 2);
+        await agency.UntilAsync("select pending_table = 'it_retype_v2' and blocked_reason is null from hub.datasets where id = @id", "new table pending");
+        using (var early = await PushAsync(key, textWards))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, early.StatusCode);
+            Assert.Contains("next full run", await early.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var run = await hub.SyncAsync("it-retype");
+
+        Assert.Equal(("succeeded", 2L, 20L), (run.Status, run.Version, run.Inserted));
+        Assert.Equal("it_retype_v2", await hub.QueryScalarAsync<string>("select table_name from hub.datasets where id = 'it-retype'"));
+        Assert.Equal("text", await hub.QueryScalarAsync<string>(
+            "select data_type from information_schema.columns where table_schema = 'open_data' and table_name = 'it_retype_v2' and column_name = 'dan_so'"));
+        Assert.Equal("it_retype", await hub.QueryScalarAsync<string>("select table_name from hub.versions where dataset_id = 'it-retype' and version = 1"));
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from open_data.it_retype where _version_to is null"));
+        var lineage = await hub.Api.GetFromJsonAsync<RecordLineage>("/api/lineage/it-retype/22001");
+        Assert.Equal([(1L, (long?)2L, JsonValueKind.Number), (2L, null, JsonValueKind.String)],
+            lineage!.Versions.Select(v => (v.VersionFrom, v.VersionTo, v.Values.GetProperty("dan_so").ValueKind)).ToList());
+        var page = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-retype/records?limit=100");
+        Assert.Equal(2L, page!.Version);
+        Assert.Equal(20, page.Records.Count);
+        Assert.All(page.Records, r => Assert.EndsWith(" người", r.GetProperty("dan_so").GetString(), StringComparison.Ordinal));
+        using (var pushed = await PushAsync(key, textWards.Take(1).ToList()))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, pushed.StatusCode);
+        }
+
+        // Version 1 is verified in the table that holds it.
+        var audit = await hub.Worker.Services.GetRequiredService<AuditChain>().VerifyAsync(CancellationToken.None);
+        Assert.True(audit.Intact, audit.FirstBroken);
+    }
+
+    private async Task<(string KeyId, string Key)> IssueKeyAsync(string agency)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Hub"] = hub.ConnectionString }).Build();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(0, await AgenciesCommand.RunAsync(["issue-key", agency], configuration, output, error));
+        string Field(string name) => output.ToString().Split('\n').Single(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..].Trim();
+        return (Field("key id"), Field("key"));
+    }
+
+    private async Task<HttpResponseMessage> PushAsync(string key, IReadOnlyList<object> records)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/ingest/it-retype") { Content = JsonContent.Create(records) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await hub.Api.SendAsync(request);
     }
 }

@@ -29,8 +29,10 @@ public sealed class HotReloadTests(HubFixture hub)
               record_path: $.data
         """;
 
-    private async Task<ConnectorStatus?> StatusAsync() =>
-        (await hub.Api.GetFromJsonAsync<List<ConnectorStatus>>("/api/connectors"))!.SingleOrDefault(c => c.DatasetId == "it-hot");
+    private Task<ConnectorStatus?> StatusAsync() => StatusOfAsync("it-hot");
+
+    private async Task<ConnectorStatus?> StatusOfAsync(string datasetId) =>
+        (await hub.Api.GetFromJsonAsync<List<ConnectorStatus>>("/api/connectors"))!.SingleOrDefault(c => c.DatasetId == datasetId);
 
     private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
     {
@@ -94,5 +96,47 @@ public sealed class HotReloadTests(HubFixture hub)
         await EventuallyAsync(() => Task.FromResult(hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-hot")), e => e is null, "it-hot out of the worker's catalogue");
         Assert.Equal(wardsScheduled, ScheduledLines("it-wards"));
         Assert.Equal(HttpStatusCode.NotFound, (await hub.OperatorApi.PostAsync("/api/connectors/it-hot/backfill?from=1", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_dataset_reclassified_secret_is_unscheduled_and_withdrawn_from_the_read_apis()
+    {
+        using var agency = new OwnAgency(hub, "it-secret");
+        TestAgency.Serve(hub.Agency, "it-secret", Enumerable.Range(1, 5).Select(i => (object)TestAgency.Ward(i, " mật")).ToList());
+        agency.Write(TestAgency.WardSchema);
+        await agency.RegisteredAsync(1, "dan_so");
+        Assert.Equal(1L, (await hub.SyncAsync("it-secret")).Version);
+        Assert.Equal(HttpStatusCode.OK, (await hub.Api.GetAsync("/api/datasets/it-secret/records")).StatusCode);
+
+        // The running dataset's file now classifies it secret: it is not kept as "the last good version".
+        agency.Write(TestAgency.WardSchema, classification: "secret");
+        await agency.UntilAsync("select withdrawn_reason is not null from hub.datasets where id = @id", "withdrawal");
+
+        var status = (await hub.Api.GetFromJsonAsync<List<ConnectorStatus>>("/api/connectors"))!.Single(c => c.DatasetId == "it-secret");
+        Assert.Equal("unscheduled", status.State);
+        Assert.Contains("classified secret", status.WithdrawnReason, StringComparison.Ordinal);
+        Assert.Contains("Art. 1.2", status.WithdrawnReason, StringComparison.Ordinal);
+        Assert.Null(hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-secret"));
+        var catalogue = await hub.Api.GetStringAsync("/api/datasets");
+        Assert.DoesNotContain("it-secret", catalogue, StringComparison.Ordinal);
+        foreach (var path in new[] { "", "/records", "/records?version=1", "/versions", "/changes?since=0" })
+        {
+            using var response = await hub.Api.GetAsync($"/api/datasets/it-secret{path}");
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.UnavailableForLegalReasons, $"{path}: {response.StatusCode} {body}");
+            Assert.Contains("classified secret", body, StringComparison.Ordinal);
+        }
+
+        using (var export = await hub.Api.GetAsync("/api/datasets/it-secret/export?format=csv"))
+        {
+            Assert.NotEqual(HttpStatusCode.OK, export.StatusCode);
+            Assert.DoesNotContain(" mật", await export.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // Classified public again: registered and served again.
+        agency.Write(TestAgency.WardSchema);
+        await agency.UntilAsync("select withdrawn_reason is null from hub.datasets where id = @id", "publication again");
+        await EventuallyAsync(() => StatusOfAsync("it-secret"), s => s is { State: "normal", WithdrawnReason: null }, "it-secret scheduled again");
+        Assert.Equal(HttpStatusCode.OK, (await hub.Api.GetAsync("/api/datasets/it-secret/records")).StatusCode);
     }
 }

@@ -247,11 +247,29 @@ public sealed class StoreTests(HubFixture hub)
         Assert.Equal(5, listed!.Count);
         Assert.All(listed, q => Assert.NotEqual(JsonValueKind.Undefined, q.Errors.ValueKind));
 
-        // The fix: the schema no longer requires a positive population (a new catalogue, as after a restart).
+        // The fix: the schema no longer requires a positive population (a new catalogue, registered as after a restart).
         var fixedFolder = Directory.CreateTempSubdirectory("it-fixed-").FullName;
         TestAgency.WriteConnectors(fixedFolder, hub.Agency.Url!);
         File.WriteAllText(Path.Combine(fixedFolder, "schemas", "ward.v1.json"), TestAgency.WardSchema.Replace("\"minimum\": 0", "\"minimum\": -100", StringComparison.Ordinal));
         var fixedCatalog = new HubCatalog(Options.Create(new ConnectorOptions { Path = fixedFolder }), hub.Worker.Services.GetRequiredService<IOptions<PrivacyOptions>>(), NullLogger<HubCatalog>.Instance);
+        var fixedEntry = fixedCatalog.Find("it-replay")!;
+        var registry = hub.Worker.Services.GetRequiredService<DatasetRegistry>();
+        await registry.RegisterAsync(fixedEntry.Agency, fixedEntry.Dataset, CancellationToken.None);
+        try
+        {
+            await ReplayAfterTheFixAsync(fixedCatalog, second.Id);
+        }
+        finally
+        {
+            // The worker's catalogue has the schema before the fix: register it again for the other tests of it-replay.
+            var original = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-replay")!;
+            await registry.RegisterAsync(original.Agency, original.Dataset, CancellationToken.None);
+            Directory.Delete(fixedFolder, recursive: true);
+        }
+    }
+
+    private async Task ReplayAfterTheFixAsync(HubCatalog fixedCatalog, Guid secondRunId)
+    {
         var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), hub.Worker.Services.GetRequiredService<RunStore>(),
             hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 
@@ -264,7 +282,7 @@ public sealed class StoreTests(HubFixture hub)
         var lineage = await hub.Api.GetFromJsonAsync<RecordLineage>("/api/lineage/it-replay/22002");
         var origin = Assert.Single(lineage!.Versions).Origin;
         Assert.Equal(("replay", result.RunId.Value), (origin.Trigger, origin.RunId));
-        var secondRun = await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{second.Id}");
+        var secondRun = await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{secondRunId}");
         Assert.Equal(secondRun!.Requests[0].PayloadSha256, origin.PayloadSha256);
         var current = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-replay/records");
         Assert.Equal(JsonValueKind.Number, current!.Records.Single(r => r.GetProperty("ma_xa").GetString() == "22003").GetProperty("dan_so").ValueKind);
@@ -273,6 +291,5 @@ public sealed class StoreTests(HubFixture hub)
 
         var again = await replay.ReplayAsync("it-replay", CancellationToken.None);
         Assert.Equal((null, 1, 0), (again!.RunId, again.Checked, again.Passed));
-        Directory.Delete(fixedFolder, recursive: true);
     }
 }

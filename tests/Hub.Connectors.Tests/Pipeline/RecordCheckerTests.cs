@@ -51,6 +51,18 @@ public class RecordCheckerTests
     }
 
     [Fact]
+    public void A_field_outside_the_schema_is_neither_hashed_nor_sent()
+    {
+        var plain = Json("""{"ma_xa":"22738","ten_xa":"Phường Đô Vinh","dan_so":12000}""");
+        var exported = Json("""{"ma_xa":"22738","ten_xa":"Phường Đô Vinh","dan_so":12000,"exported_at":"2026-11-28T23:00:00Z"}""");
+
+        var (valid, _) = Checker.Check(exported);
+
+        Assert.Equal(Checker.Check(plain).Valid!.Hash, valid!.Hash);
+        Assert.DoesNotContain("exported_at", valid.Json, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_invalid_record_is_rejected_whole_with_every_reason()
     {
         const string text = """{"ma_xa":"2273","dan_so":"nhiều","ngay_thanh_lap":"31/12/2020"}""";
