@@ -80,8 +80,8 @@ public sealed class AtomicityTests(HubFixture hub)
             Assert.Contains("changes type from bigint to text", await push.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        Assert.Equal(HttpStatusCode.Conflict, (await hub.Api.PostAsync("/api/quarantine/replay?dataset=it-retype", null)).StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, (await hub.Api.PostAsync("/api/connectors/it-retype/run", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await hub.OperatorApi.PostAsync("/api/quarantine/replay?dataset=it-retype", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await hub.OperatorApi.PostAsync("/api/connectors/it-retype/run", null)).StatusCode);
         Assert.Equal("bigint", await hub.QueryScalarAsync<string>(
             "select data_type from information_schema.columns where table_schema = 'open_data' and table_name = 'it_retype' and column_name = 'dan_so'"));
 

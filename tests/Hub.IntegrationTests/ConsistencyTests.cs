@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hub.Api.Datasets;
-using Hub.Connectors;
 using Hub.Core.Messages;
 using Hub.Worker.Catalog;
 using Hub.Worker.Quarantine;
@@ -11,7 +10,6 @@ using MassTransit;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Hub.IntegrationTests;
@@ -99,12 +97,8 @@ public sealed class ConsistencyTests(HubFixture hub)
         await runs.FailAsync(failed, "abandoned (test)", CancellationToken.None);
         await hub.QueryScalarAsync<int>("update hub.quarantine set replayed_run_id = @failed where dataset_id = 'it-replay-failed'; select 1", new { failed });
 
-        var fixedFolder = Directory.CreateTempSubdirectory("it-fixed-").FullName;
-        try
+        await hub.WithFixedWardSchemaAsync("it-replay-failed", async fixedCatalog =>
         {
-            TestAgency.WriteConnectors(fixedFolder, hub.Agency.Url!);
-            File.WriteAllText(Path.Combine(fixedFolder, "schemas", "ward.v1.json"), TestAgency.WardSchema.Replace("\"minimum\": 0", "\"minimum\": -100", StringComparison.Ordinal));
-            var fixedCatalog = new HubCatalog(Options.Create(new ConnectorOptions { Path = fixedFolder }), hub.Worker.Services.GetRequiredService<IOptions<PrivacyOptions>>(), NullLogger<HubCatalog>.Instance);
             var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), runs, hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 
             var result = await replay.ReplayAsync("it-replay-failed", CancellationToken.None);
@@ -114,10 +108,6 @@ public sealed class ConsistencyTests(HubFixture hub)
             Assert.Equal(("succeeded", 2L), (run.Status, run.Inserted));
             var again = await replay.ReplayAsync("it-replay-failed", CancellationToken.None);
             Assert.Equal((null, 0), (again!.RunId, again.Passed));
-        }
-        finally
-        {
-            Directory.Delete(fixedFolder, recursive: true);
-        }
+        });
     }
 }

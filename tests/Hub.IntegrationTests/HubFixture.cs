@@ -4,7 +4,9 @@ using System.Net.Http.Json;
 using Dapper;
 using Hub.Api.Runs;
 using Hub.Worker;
+using Hub.Connectors;
 using Hub.Worker.Access;
+using Hub.Worker.Catalog;
 using Hub.Worker.Scheduling;
 using Hub.Worker.Store;
 using Microsoft.AspNetCore.Hosting;
@@ -13,6 +15,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using WireMock.Server;
 
@@ -152,6 +156,33 @@ public sealed class HubFixture : IAsyncLifetime
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         return await connection.ExecuteScalarAsync<T>(sql, parameters) ?? throw new InvalidOperationException($"no value from {sql}");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with a catalogue whose ward schema accepts a negative population (the "fix" of a
+    /// quarantine replay), registered in the store as after a restart; registers the worker's own schema of
+    /// <paramref name="datasetId"/> again afterwards, for the other tests of that dataset.
+    /// </summary>
+    public async Task WithFixedWardSchemaAsync(string datasetId, Func<HubCatalog, Task> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var fixedFolder = Directory.CreateTempSubdirectory("it-fixed-").FullName;
+        var registry = Worker.Services.GetRequiredService<DatasetRegistry>();
+        try
+        {
+            TestAgency.WriteConnectors(fixedFolder, Agency.Url!);
+            File.WriteAllText(Path.Combine(fixedFolder, "schemas", "ward.v1.json"), TestAgency.WardSchema.Replace("\"minimum\": 0", "\"minimum\": -100", StringComparison.Ordinal));
+            var fixedCatalog = new HubCatalog(Options.Create(new ConnectorOptions { Path = fixedFolder }), Worker.Services.GetRequiredService<IOptions<PrivacyOptions>>(), NullLogger<HubCatalog>.Instance);
+            var fixedEntry = fixedCatalog.Find(datasetId)!;
+            await registry.RegisterAsync(fixedEntry.Agency, fixedEntry.Dataset, CancellationToken.None);
+            await action(fixedCatalog);
+        }
+        finally
+        {
+            var original = Worker.Services.GetRequiredService<HubCatalog>().Find(datasetId)!;
+            await registry.RegisterAsync(original.Agency, original.Dataset, CancellationToken.None);
+            Directory.Delete(fixedFolder, recursive: true);
+        }
     }
 
     private static async Task<string> CreateDatabaseAsync(string serverConnectionString)

@@ -58,7 +58,7 @@ public sealed class SchemaEvolutionTests(HubFixture hub)
         var dataset = await hub.Api.GetFromJsonAsync<DatasetSummary>($"/api/datasets/{datasetId}");
         Assert.Contains(reason, dataset!.BlockedReason, StringComparison.Ordinal);
         Assert.Equal(1L, dataset.CurrentVersion);
-        Assert.Equal(HttpStatusCode.Conflict, (await hub.Api.PostAsync($"/api/connectors/{datasetId}/run", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await hub.OperatorApi.PostAsync($"/api/connectors/{datasetId}/run", null)).StatusCode);
 
         // Put back, the dataset runs again.
         agency.Write(TestAgency.WardSchema);

@@ -6,7 +6,6 @@ using Hub.Api.Datasets;
 using Hub.Api.Lineage;
 using Hub.Api.Quarantine;
 using Hub.Api.Runs;
-using Hub.Connectors;
 using Hub.Core.Messages;
 using Hub.Worker.Catalog;
 using Hub.Worker.Messaging;
@@ -16,7 +15,6 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Hub.IntegrationTests;
@@ -248,24 +246,7 @@ public sealed class StoreTests(HubFixture hub)
         Assert.All(listed, q => Assert.NotEqual(JsonValueKind.Undefined, q.Errors.ValueKind));
 
         // The fix: the schema no longer requires a positive population (a new catalogue, registered as after a restart).
-        var fixedFolder = Directory.CreateTempSubdirectory("it-fixed-").FullName;
-        TestAgency.WriteConnectors(fixedFolder, hub.Agency.Url!);
-        File.WriteAllText(Path.Combine(fixedFolder, "schemas", "ward.v1.json"), TestAgency.WardSchema.Replace("\"minimum\": 0", "\"minimum\": -100", StringComparison.Ordinal));
-        var fixedCatalog = new HubCatalog(Options.Create(new ConnectorOptions { Path = fixedFolder }), hub.Worker.Services.GetRequiredService<IOptions<PrivacyOptions>>(), NullLogger<HubCatalog>.Instance);
-        var fixedEntry = fixedCatalog.Find("it-replay")!;
-        var registry = hub.Worker.Services.GetRequiredService<DatasetRegistry>();
-        await registry.RegisterAsync(fixedEntry.Agency, fixedEntry.Dataset, CancellationToken.None);
-        try
-        {
-            await ReplayAfterTheFixAsync(fixedCatalog, second.Id);
-        }
-        finally
-        {
-            // The worker's catalogue has the schema before the fix: register it again for the other tests of it-replay.
-            var original = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-replay")!;
-            await registry.RegisterAsync(original.Agency, original.Dataset, CancellationToken.None);
-            Directory.Delete(fixedFolder, recursive: true);
-        }
+        await hub.WithFixedWardSchemaAsync("it-replay", fixedCatalog => ReplayAfterTheFixAsync(fixedCatalog, second.Id));
     }
 
     private async Task ReplayAfterTheFixAsync(HubCatalog fixedCatalog, Guid secondRunId)
