@@ -36,7 +36,7 @@ public static class AgenciesCommand
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await new Migrator(dataSource, NullLogger<Migrator>.Instance, TimeProvider.System).MigrateAsync(CancellationToken.None);
-        var keys = new AgencyKeys(dataSource, TimeProvider.System);
+        var keys = new AgencyKeys(dataSource, TimeProvider.System, new AuditChain(dataSource, TimeProvider.System));
         switch (args)
         {
             case ["issue-key", var agency]:

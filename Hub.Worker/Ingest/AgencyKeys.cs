@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
+using Hub.Worker.Store;
 using Npgsql;
 
 namespace Hub.Worker.Ingest;
@@ -12,7 +13,7 @@ public sealed record IssuedKey(string KeyId, string AgencyCode, string Key);
 /// API keys issued to agencies for push ingestion (regulation Art. 4.4, 12.3). A key is <c>nthub_{id}_{secret}</c>
 /// with 32 random bytes of secret; PostgreSQL keeps only its SHA-256, so a key cannot be read back, only revoked.
 /// </summary>
-public sealed class AgencyKeys(NpgsqlDataSource dataSource, TimeProvider time)
+public sealed class AgencyKeys(NpgsqlDataSource dataSource, TimeProvider time, AuditChain audit)
 {
     private const string Prefix = "nthub_";
 
@@ -28,6 +29,7 @@ public sealed class AgencyKeys(NpgsqlDataSource dataSource, TimeProvider time)
             values (@keyId, @agencyCode, @hash, @now)
             """,
             new { keyId, agencyCode, hash = Hash(key), now = time.GetUtcNow() }, cancellationToken: cancellationToken));
+        await audit.AppendEventAsync("key issued", null, new { keyId, agencyCode }, cancellationToken);
         return new IssuedKey(keyId, agencyCode, key);
     }
 
@@ -35,9 +37,15 @@ public sealed class AgencyKeys(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<bool> RevokeAsync(string keyId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
+        var revoked = await connection.ExecuteAsync(new CommandDefinition(
             "update hub.agency_keys set revoked_at = @now where key_id = @keyId and revoked_at is null",
             new { keyId, now = time.GetUtcNow() }, cancellationToken: cancellationToken)) > 0;
+        if (revoked)
+        {
+            await audit.AppendEventAsync("key revoked", null, new { keyId }, cancellationToken);
+        }
+
+        return revoked;
     }
 
     /// <summary>The agency an active key belongs to, or null for an unknown, malformed or revoked key.</summary>
