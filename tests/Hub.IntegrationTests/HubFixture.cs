@@ -130,7 +130,7 @@ public sealed class HubFixture : IAsyncLifetime
         return await connection.ExecuteScalarAsync<T>(sql, parameters) ?? throw new InvalidOperationException($"no value from {sql}");
     }
 
-    private static async Task<string> CreateDatabaseAsync(string serverConnectionString)
+    internal static async Task<string> CreateDatabaseAsync(string serverConnectionString)
     {
         var name = "hub_it_" + Guid.NewGuid().ToString("N")[..12];
         await using (var connection = new NpgsqlConnection(serverConnectionString))
