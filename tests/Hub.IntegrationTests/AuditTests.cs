@@ -112,6 +112,29 @@ public sealed class AuditTests(HubFixture hub)
     }
 
     [Fact]
+    public async Task A_run_entry_written_before_requests_were_chained_still_verifies()
+    {
+        TestAgency.Serve(hub.Agency, "it-audit-cover", Wards(20));
+        await hub.SyncAsync("it-audit-cover");
+        await using var connection = new NpgsqlConnection(hub.ConnectionString);
+        var last = await connection.QuerySingleAsync<(long Seq, string Kind, string Entry, string PrevHash, string Hash)>(
+            "select seq, kind, entry::text, prev_hash, hash from hub.audit_log order by seq desc limit 1");
+        Assert.Equal("run", last.Kind);
+        Assert.Contains("\"requests_digest\"", last.Entry, StringComparison.Ordinal);
+
+        // The same entry as the chain wrote it before format 2: the run record alone.
+        var formatOne = await connection.ExecuteScalarAsync<string>("select (@Entry::jsonb - 'format' - 'requests' - 'requests_digest')::text", new { last.Entry });
+        var canonical = Hub.Core.Records.RecordHash.CanonicalJson(System.Text.Json.JsonDocument.Parse(formatOne!).RootElement);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. System.Text.Encoding.UTF8.GetBytes(last.PrevHash + "\n"), .. canonical]));
+        await connection.ExecuteAsync("update hub.audit_log set entry = @formatOne::jsonb, hash = @hash where seq = @Seq", new { formatOne, hash, last.Seq });
+        var old = await Chain.VerifyAsync(CancellationToken.None);
+        await connection.ExecuteAsync("update hub.audit_log set entry = @Entry::jsonb, hash = @Hash where seq = @Seq", new { last.Entry, last.Hash, last.Seq });
+
+        Assert.True(old.Intact, old.FirstBroken);
+        Assert.True((await Chain.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    [Fact]
     public async Task Operator_actions_are_chained_as_audit_events()
     {
         var before = await hub.QueryScalarAsync<long>("select coalesce(max(seq), 0) from hub.audit_log");
