@@ -35,6 +35,12 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     /// <summary>The format of the run entries appended now; format 1 (without requests) still verifies.</summary>
     private const int RunEntryFormat = 2;
 
+    /// <summary>
+    /// The format of the version entries appended now: format 2 digests rows without their null columns, so a column
+    /// added later by an additive schema change (null in older rows) leaves older digests intact; format 1 still verifies.
+    /// </summary>
+    private const int VersionEntryFormat = 2;
+
     // Entries are built by SQL from the stored rows, at append and again at verification, in UTC.
     // Format 1: the run record. Format 2 adds its requests: how many, and the SHA-256 over each request's
     // sequence, URL, time, HTTP status, payload SHA-256 and record count, in sequence order.
@@ -58,10 +64,11 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
 
     private const string VersionEntrySql =
         """
-        select jsonb_build_object(
+        select (jsonb_build_object(
             'dataset', dataset_id, 'version', version, 'run', run_id, 'published_at', published_at,
             'inserted', inserted, 'updated', updated, 'deleted', deleted, 'row_count', row_count,
-            'rows_digest', rows_digest, 'closed_digest', closed_digest)::text
+            'rows_digest', rows_digest, 'closed_digest', closed_digest)
+          || case when @format < 2 then '{}'::jsonb else jsonb_build_object('format', @format) end)::text
         from hub.versions where dataset_id = @datasetId and version = @version
         """;
 
@@ -78,11 +85,11 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     internal static async Task AppendVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string datasetId, string tableName, long version, Guid runId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await UseUtcAsync(connection, transaction, cancellationToken);
-        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, version, cancellationToken);
+        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, version, VersionEntryFormat, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "update hub.versions set rows_digest = @rows, closed_digest = @closed where dataset_id = @datasetId and version = @version",
             new { rows, closed, datasetId, version }, transaction, cancellationToken: cancellationToken));
-        var entry = await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version }, transaction, cancellationToken: cancellationToken));
+        var entry = await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version, format = VersionEntryFormat }, transaction, cancellationToken: cancellationToken));
         await AppendAsync(connection, transaction, "version", datasetId, runId, version, entry!, now, cancellationToken);
     }
 
@@ -163,11 +170,11 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         var recorded = JsonDocument.Parse(entry).RootElement;
+        var format = recorded.TryGetProperty("format", out var f) ? f.GetInt32() : 1;
         var stored = kind switch
         {
-            "run" => await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-                RunEntrySql, new { runId, format = recorded.TryGetProperty("format", out var format) ? format.GetInt32() : 1 }, transaction, cancellationToken: cancellationToken)),
-            "version" => await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version }, transaction, cancellationToken: cancellationToken)),
+            "run" => await connection.ExecuteScalarAsync<string>(new CommandDefinition(RunEntrySql, new { runId, format }, transaction, cancellationToken: cancellationToken)),
+            "version" => await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version, format }, transaction, cancellationToken: cancellationToken)),
             _ => entry,
         };
         if (stored is null)
@@ -190,7 +197,7 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
 
         var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
             "select table_name from hub.datasets where id = @datasetId", new { datasetId }, transaction, cancellationToken: cancellationToken));
-        var (rows, closed) = await DigestsAsync(connection, transaction, table!, version!.Value, cancellationToken);
+        var (rows, closed) = await DigestsAsync(connection, transaction, table!, version!.Value, format, cancellationToken);
         if (rows != recorded.GetProperty("rows_digest").GetString())
         {
             return $"the rows this version published in {DatasetRegistry.QualifiedTable(table!)} were altered after publication";
@@ -281,17 +288,18 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     }
 
     /// <summary>
-    /// SHA-256 over the SHA-256 of every row the version inserted (all its columns but <c>_version_to</c>), and over
-    /// the keys of the rows it closed, both in key order.
+    /// SHA-256 over the SHA-256 of every row the version inserted (all its columns but <c>_version_to</c>; from format 2
+    /// on, without its null values), and over the keys of the rows it closed, both in key order.
     /// </summary>
-    private static async Task<(string Rows, string Closed)> DigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, long version, CancellationToken cancellationToken)
+    private static async Task<(string Rows, string Closed)> DigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, long version, int format, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
+        var row = format < 2 ? "to_jsonb(t) - '_version_to'" : "jsonb_strip_nulls(to_jsonb(t) - '_version_to')";
         return await connection.QuerySingleAsync<(string, string)>(new CommandDefinition(
             $"""
             select
               (select encode(sha256(convert_to(coalesce(string_agg(
-                   encode(sha256(convert_to((to_jsonb(t) - '_version_to')::text, 'UTF8')), 'hex'), '' order by t._key), ''), 'UTF8')), 'hex')
+                   encode(sha256(convert_to(({row})::text, 'UTF8')), 'hex'), '' order by t._key), ''), 'UTF8')), 'hex')
                from {table} t where t._version_from = @version),
               (select encode(sha256(convert_to(coalesce(string_agg(t._key, E'\n' order by t._key), ''), 'UTF8')), 'hex')
                from {table} t where t._version_to = @version)

@@ -135,6 +135,22 @@ public sealed class AuditTests(HubFixture hub)
     }
 
     [Fact]
+    public async Task A_column_added_by_an_additive_schema_change_leaves_published_versions_intact()
+    {
+        TestAgency.Serve(hub.Agency, "it-audit-cover", Wards(20));
+        await hub.SyncAsync("it-audit-cover");
+        await using var connection = new NpgsqlConnection(hub.ConnectionString);
+        await connection.ExecuteAsync("alter table open_data.it_audit_cover add column ghi_chu text");
+        var widened = await Chain.VerifyAsync(CancellationToken.None);
+        await connection.ExecuteAsync("update open_data.it_audit_cover set ghi_chu = 'sửa' where _key = '22002' and _version_to is null");
+        var edited = await Chain.VerifyAsync(CancellationToken.None);
+        await connection.ExecuteAsync("alter table open_data.it_audit_cover drop column ghi_chu");
+
+        Assert.True(widened.Intact, widened.FirstBroken);
+        Assert.Contains("were altered after publication", edited.FirstBroken, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Operator_actions_are_chained_as_audit_events()
     {
         var before = await hub.QueryScalarAsync<long>("select coalesce(max(seq), 0) from hub.audit_log");
