@@ -1,5 +1,6 @@
 using Dapper;
 using Hub.Worker.Cli;
+using Hub.Worker.Freshness;
 using Hub.Worker.Ingest;
 using Hub.Worker.Store;
 using Microsoft.Extensions.Configuration;
@@ -161,12 +162,14 @@ public sealed class AuditTests(HubFixture hub)
         var keys = hub.ApiServices.GetRequiredService<AgencyKeys>();
         var issued = await keys.IssueAsync("TEST", CancellationToken.None);
         Assert.True(await keys.RevokeAsync(issued.KeyId, CancellationToken.None));
+        var freshness = hub.ApiServices.GetRequiredService<FreshnessStore>();
+        Assert.Equal(StatementResult.Recorded, await freshness.AddWaiverAsync("it-audit-events", "2026-01", "đơn vị sáp nhập", "kiểm thử", TimeProvider.System.GetUtcNow(), CancellationToken.None));
 
         await using var connection = new NpgsqlConnection(hub.ConnectionString);
         var events = (await connection.QueryAsync<(string Kind, string? DatasetId, string Action, string Entry)>(
             "select kind, dataset_id, entry->>'action', entry::text from hub.audit_log where seq > @before order by seq", new { before })).ToList();
         Assert.Equal(
-            [("event", "it-audit-events", "pause"), ("event", "it-audit-events", "resume"), ("event", "it-audit-events", "reset"), ("event", null, "key issued"), ("event", null, "key revoked")],
+            [("event", "it-audit-events", "pause"), ("event", "it-audit-events", "resume"), ("event", "it-audit-events", "reset"), ("event", null, "key issued"), ("event", null, "key revoked"), ("event", "it-audit-events", "waiver")],
             events.Select(e => (e.Kind, e.DatasetId, e.Action)));
         Assert.Contains(issued.KeyId, events[3].Entry, StringComparison.Ordinal);
         Assert.DoesNotContain(issued.Key, events[3].Entry, StringComparison.Ordinal);
