@@ -55,6 +55,8 @@ public sealed class HubFixture : IAsyncLifetime
         Settings["ConnectionStrings:RabbitMq"] = Required("HUB_TEST_RABBITMQ");
         Settings["Connectors:Path"] = ConnectorsPath;
         Settings["Connectors:RetryDelay"] = "00:00:00.020";
+        // Tests of failing agencies share the agency TEST: its circuit must not open on the runs of the tests after them.
+        Settings["Connectors:CircuitMinimumThroughput"] = "10000";
         Settings["Connectors:BatchSize"] = "7";
         Settings["Connectors:ReloadInterval"] = "00:00:00.300";
         Settings["Scheduling:SyncNewDatasetsAtStart"] = "false";
