@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Dapper;
 using Hub.Api.Access;
 using Hub.Api.Runs;
@@ -37,20 +38,25 @@ public static class ConnectorsApi
         var group = endpoints.MapGroup("/api/connectors").WithTags("Connectors");
         group.MapGet("/", ListAsync).WithSummary("Every connector: state, next run, last run and its outcome, consecutive failures");
         group.MapPost("/{dataset}/run", RunAsync).WithSummary("Runs the connector now on a worker (202; follow it in /api/runs?dataset=)").RequireAuthorization(AccessPolicies.Operator);
-        group.MapPost("/{dataset}/pause", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken) =>
-            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) => await scheduler.PauseJob(key, cancellationToken), cancellationToken)).WithSummary("Stops the connector's schedule until resumed").RequireAuthorization(AccessPolicies.Operator);
-        group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, TimeProvider time, string dataset, CancellationToken cancellationToken) =>
+        group.MapPost("/{dataset}/pause", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, AuditChain audit, ClaimsPrincipal user, string dataset, CancellationToken cancellationToken) =>
+            ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) =>
+            {
+                await scheduler.PauseJob(key, cancellationToken);
+                await audit.AppendEventAsync("pause", dataset, new { by = AccessPolicies.Signature(user) }, cancellationToken);
+            }, cancellationToken)).WithSummary("Stops the connector's schedule until resumed").RequireAuthorization(AccessPolicies.Operator);
+        group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, AuditChain audit, ClaimsPrincipal user, TimeProvider time, string dataset, CancellationToken cancellationToken) =>
             ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) =>
             {
                 await AutoPause.ClearAsync(dataSource, dataset, time.GetUtcNow(), cancellationToken);
                 await scheduler.ResumeJob(key, cancellationToken);
+                await audit.AppendEventAsync("resume", dataset, new { by = AccessPolicies.Signature(user) }, cancellationToken);
             }, cancellationToken)).WithSummary("Resumes a paused connector's schedule (also one that paused itself after repeated failures: its reason is cleared and failures are counted anew)").RequireAuthorization(AccessPolicies.Operator);
         group.MapPost("/{dataset}/reset", ResetAsync).WithSummary("Clears the incremental-sync cursor: the next run is a full refresh").RequireAuthorization(AccessPolicies.Operator);
         group.MapPost("/{dataset}/backfill", BackfillAsync).WithSummary("Sets the incremental-sync cursor: the next run asks for the records since ?from= (minus the look-back)").RequireAuthorization(AccessPolicies.Operator);
         return endpoints;
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> ResetAsync(NpgsqlDataSource dataSource, SyncCursors cursors, string dataset, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> ResetAsync(NpgsqlDataSource dataSource, SyncCursors cursors, AuditChain audit, ClaimsPrincipal user, string dataset, CancellationToken cancellationToken)
     {
         if (!await ExistsAsync(dataSource, dataset, cancellationToken))
         {
@@ -58,10 +64,11 @@ public static class ConnectorsApi
         }
 
         await cursors.ResetAsync(dataset, cancellationToken);
+        await audit.AppendEventAsync("reset", dataset, new { by = AccessPolicies.Signature(user) }, cancellationToken);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> BackfillAsync(HubCatalog catalog, SyncCursors cursors, string dataset, string? from, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> BackfillAsync(HubCatalog catalog, SyncCursors cursors, AuditChain audit, ClaimsPrincipal user, string dataset, string? from, CancellationToken cancellationToken)
     {
         if (catalog.Find(dataset) is not { } entry)
         {
@@ -79,6 +86,7 @@ public static class ConnectorsApi
         }
 
         await cursors.SetAsync(dataset, from.Trim(), cancellationToken);
+        await audit.AppendEventAsync("backfill", dataset, new { from = from.Trim(), by = AccessPolicies.Signature(user) }, cancellationToken);
         return TypedResults.NoContent();
     }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
+using Hub.Worker.Store;
 using Npgsql;
 
 namespace Hub.Worker.Access;
@@ -33,7 +34,7 @@ public sealed record ListedKey(string KeyId, string Holder, string Role, DateTim
 /// API keys of agencies and staff, one implementation for both. A key is <c>nthub_{id}_{secret}</c> with 32 random
 /// bytes of secret; PostgreSQL keeps only its SHA-256 (<c>hub.api_keys</c>), so a key cannot be read back, only revoked.
 /// </summary>
-public sealed class ApiKeys(NpgsqlDataSource dataSource, TimeProvider time)
+public sealed class ApiKeys(NpgsqlDataSource dataSource, TimeProvider time, AuditChain audit)
 {
     private const string Prefix = "nthub_";
 
@@ -50,6 +51,7 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, TimeProvider time)
             values (@keyId, @holder, @role, @hash, @now)
             """,
             new { keyId, holder, role, hash = Hash(key), now = time.GetUtcNow() }, cancellationToken: cancellationToken));
+        await audit.AppendEventAsync("key issued", null, new { keyId, holder, role }, cancellationToken);
         return new IssuedKey(keyId, holder, role, key);
     }
 
@@ -57,9 +59,15 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<bool> RevokeAsync(string keyId, IReadOnlyList<string> roles, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
+        var revoked = await connection.ExecuteAsync(new CommandDefinition(
             "update hub.api_keys set revoked_at = @now where key_id = @keyId and role = any(@roles) and revoked_at is null",
             new { keyId, roles = roles.ToArray(), now = time.GetUtcNow() }, cancellationToken: cancellationToken)) > 0;
+        if (revoked)
+        {
+            await audit.AppendEventAsync("key revoked", null, new { keyId }, cancellationToken);
+        }
+
+        return revoked;
     }
 
     /// <summary>The holder of an active key, or null for an unknown, malformed or revoked key.</summary>

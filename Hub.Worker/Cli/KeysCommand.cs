@@ -48,7 +48,7 @@ internal static class KeysCommand
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await new Migrator(dataSource, NullLogger<Migrator>.Instance, TimeProvider.System).MigrateAsync(CancellationToken.None);
-        var keys = new ApiKeys(dataSource, TimeProvider.System);
+        var keys = new ApiKeys(dataSource, TimeProvider.System, new AuditChain(dataSource, TimeProvider.System));
         if (issue is var (holderToIssue, roleToIssue))
         {
             var issued = await keys.IssueAsync(holderToIssue, roleToIssue, CancellationToken.None);

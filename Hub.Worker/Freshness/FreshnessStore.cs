@@ -35,7 +35,7 @@ public enum StatementResult
 /// Reads what the freshness rules need from the store (datasets, cycle history, versions, runs, waivers,
 /// confirmations, period coverage) and records waivers and "no change" confirmations.
 /// </summary>
-public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules rules)
+public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules rules, AuditChain audit)
 {
     private sealed record DatasetRow(string Id, string AgencyCode, string TableName, string SchemaJson, DateTimeOffset RegisteredAt);
 
@@ -105,10 +105,10 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
     }
 
     public Task<StatementResult> AddWaiverAsync(string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken) =>
-        AddStatementAsync("insert into hub.freshness_waivers (dataset_id, period, reason, waived_by, created_at)", dataset, period, reason, by, now, cancellationToken);
+        AddStatementAsync("waiver", "insert into hub.freshness_waivers (dataset_id, period, reason, waived_by, created_at)", dataset, period, reason, by, now, cancellationToken);
 
     public Task<StatementResult> AddConfirmationAsync(string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken) =>
-        AddStatementAsync("insert into hub.freshness_confirmations (dataset_id, period, reason, confirmed_by, created_at)", dataset, period, reason, by, now, cancellationToken);
+        AddStatementAsync("confirmation", "insert into hub.freshness_confirmations (dataset_id, period, reason, confirmed_by, created_at)", dataset, period, reason, by, now, cancellationToken);
 
     /// <summary>Each dataset's connector: last success, last run, and whether a scheduled run is overdue.</summary>
     public async Task<IReadOnlyList<ConnectorFreshness>> ConnectorsAsync(DateTimeOffset now, TimeSpan grace, CancellationToken cancellationToken)
@@ -234,7 +234,7 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
             .ToDictionary(g => g.Key, g => ReportingPeriod.CoveredBy(g.Select(r => r.Value)));
     }
 
-    private async Task<StatementResult> AddStatementAsync(string insert, string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<StatementResult> AddStatementAsync(string action, string insert, string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (!await DatasetExistsAsync(dataset, cancellationToken))
         {
@@ -245,6 +245,12 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
         var added = await connection.ExecuteAsync(new CommandDefinition(
             insert + " values (@dataset, @period, @reason, @by, @now) on conflict do nothing",
             new { dataset, period, reason, by, now = now.ToUniversalTime() }, cancellationToken: cancellationToken));
-        return added == 1 ? StatementResult.Recorded : StatementResult.AlreadyRecorded;
+        if (added == 0)
+        {
+            return StatementResult.AlreadyRecorded;
+        }
+
+        await audit.AppendEventAsync(action, dataset, new { period, reason, by }, cancellationToken);
+        return StatementResult.Recorded;
     }
 }

@@ -19,7 +19,7 @@ public sealed record ReplayResult(Guid? RunId, int Checked, int Passed, int Stil
 /// later run has published that key since, so a replay never overwrites newer data. A record is replayed once:
 /// <c>replayed_run_id</c> names the run that replays it, and only if that run failed is it replayable again.
 /// </summary>
-public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSource dataSource, RunStore runs, IBus bus, ILogger<QuarantineReplay> logger)
+public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSource dataSource, RunStore runs, AuditChain audit, IBus bus, ILogger<QuarantineReplay> logger)
 {
     private const int BatchSize = 500;
 
@@ -96,6 +96,7 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
 
         await bus.Publish(new RunFetchCompleted(runId, datasetId, batches, passed.Count), cancellationToken);
         LogReplayed(logger, datasetId, runId, passed.Count, candidates.Count);
+        await audit.AppendEventAsync("quarantine replay", datasetId, new { run = runId, @checked = candidates.Count, passed = passed.Count }, cancellationToken);
         return new ReplayResult(runId, candidates.Count, passed.Count, candidates.Count - passed.Count);
     }
 

@@ -7,42 +7,68 @@ using Npgsql;
 
 namespace Hub.Worker.Store;
 
-/// <summary>The outcome of recomputing the audit chain.</summary>
-public sealed record AuditVerification(long Entries, string? FirstBroken)
+/// <summary>The outcome of recomputing the audit chain, with the head (last entry) to anchor outside the store.</summary>
+public sealed record AuditVerification(long Entries, string? FirstBroken, AuditHead? Head = null)
 {
     public bool Intact => FirstBroken is null;
 }
 
+/// <summary>The last entry of the chain: an auditor writes its hash down elsewhere and later checks it is still there.</summary>
+public sealed record AuditHead(long Seq, string Hash, DateTimeOffset CreatedAt);
+
 /// <summary>
-/// Runs and published versions form a hash chain in <c>hub.audit_log</c>: each entry's hash is the SHA-256 of
-/// the previous hash and the entry's canonical JSON. A version entry also holds digests of the rows the version
-/// wrote, so a row edited later in a dataset table, a run or version record changed, or an entry removed or
-/// altered, breaks the chain at a place <see cref="VerifyAsync"/> names.
+/// Runs, published versions and operator actions (audit events) form a hash chain in <c>hub.audit_log</c>: each
+/// entry's hash is the SHA-256 of the previous hash and the entry's canonical JSON. A version entry also holds
+/// digests of the rows the version wrote, and a run entry (format 2) a digest of the requests it made with their
+/// payload hashes, so a row edited later in a dataset table, a run, request or version record changed, or an
+/// entry removed or altered, breaks the chain at a place <see cref="VerifyAsync(string, CancellationToken)"/> names. Verification also checks
+/// what the chain must cover: every ended run and every version has its entry, every row names a published
+/// version, each dataset's current version and row count are those of its last version, and every stored raw
+/// payload hashes to its name.
 /// </summary>
-public sealed class AuditChain(NpgsqlDataSource dataSource)
+public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
 {
     public const string Genesis = "0000000000000000000000000000000000000000000000000000000000000000";
 
     private const long ChainLock = 0x4855425F41554454; // "HUB_AUDT"
 
+    /// <summary>The format of the run entries appended now; format 1 (without requests) still verifies.</summary>
+    private const int RunEntryFormat = 2;
+
+    /// <summary>
+    /// The format of the version entries appended now: format 2 digests rows without their null columns, so a column
+    /// added later by an additive schema change (null in older rows) leaves older digests intact; format 1 still verifies.
+    /// </summary>
+    private const int VersionEntryFormat = 2;
+
     // Entries are built by SQL from the stored rows, at append and again at verification, in UTC.
+    // Format 1: the run record. Format 2 adds its requests: how many, and the SHA-256 over each request's
+    // sequence, URL, time, HTTP status, payload SHA-256 and record count, in sequence order.
     private const string RunEntrySql =
         """
-        select jsonb_build_object(
+        select (jsonb_build_object(
             'run', id, 'dataset', dataset_id, 'trigger', trigger, 'mode', mode, 'status', status,
             'started_at', started_at, 'finished_at', finished_at, 'fetched', fetched, 'valid', valid,
             'quarantined', quarantined, 'inserted', inserted, 'updated', updated, 'unchanged', unchanged,
             'deleted', deleted, 'duplicates', duplicates, 'version', version, 'error', error,
-            'config_revision', config_revision, 'schema_version', schema_version)::text
-        from hub.runs where id = @runId
+            'config_revision', config_revision, 'schema_version', schema_version)
+          || case when @format < 2 then '{}'::jsonb else jsonb_build_object(
+            'format', @format,
+            'requests', (select count(*) from hub.run_requests q where q.run_id = r.id),
+            'requests_digest', (
+                select encode(sha256(convert_to(coalesce(string_agg(
+                    jsonb_build_array(q.sequence, q.url, q.fetched_at, q.status_code, q.payload_sha256, q.record_count)::text, E'\n' order by q.sequence), ''), 'UTF8')), 'hex')
+                from hub.run_requests q where q.run_id = r.id)) end)::text
+        from hub.runs r where r.id = @runId
         """;
 
     private const string VersionEntrySql =
         """
-        select jsonb_build_object(
+        select (jsonb_build_object(
             'dataset', dataset_id, 'version', version, 'run', run_id, 'published_at', published_at,
             'inserted', inserted, 'updated', updated, 'deleted', deleted, 'row_count', row_count,
-            'rows_digest', rows_digest, 'closed_digest', closed_digest)::text
+            'rows_digest', rows_digest, 'closed_digest', closed_digest)
+          || case when @format < 2 then '{}'::jsonb else jsonb_build_object('format', @format) end)::text
         from hub.versions where dataset_id = @datasetId and version = @version
         """;
 
@@ -50,7 +76,7 @@ public sealed class AuditChain(NpgsqlDataSource dataSource)
     internal static async Task AppendRunAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await UseUtcAsync(connection, transaction, cancellationToken);
-        var entry = await connection.ExecuteScalarAsync<string>(new CommandDefinition(RunEntrySql, new { runId }, transaction, cancellationToken: cancellationToken));
+        var entry = await connection.ExecuteScalarAsync<string>(new CommandDefinition(RunEntrySql, new { runId, format = RunEntryFormat }, transaction, cancellationToken: cancellationToken));
         var datasetId = JsonDocument.Parse(entry!).RootElement.GetProperty("dataset").GetString();
         await AppendAsync(connection, transaction, "run", datasetId, runId, null, entry!, now, cancellationToken);
     }
@@ -59,71 +85,206 @@ public sealed class AuditChain(NpgsqlDataSource dataSource)
     internal static async Task AppendVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string datasetId, string tableName, long version, Guid runId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await UseUtcAsync(connection, transaction, cancellationToken);
-        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, version, cancellationToken);
+        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, version, VersionEntryFormat, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "update hub.versions set rows_digest = @rows, closed_digest = @closed where dataset_id = @datasetId and version = @version",
             new { rows, closed, datasetId, version }, transaction, cancellationToken: cancellationToken));
-        var entry = await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version }, transaction, cancellationToken: cancellationToken));
+        var entry = await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version, format = VersionEntryFormat }, transaction, cancellationToken: cancellationToken));
         await AppendAsync(connection, transaction, "version", datasetId, runId, version, entry!, now, cancellationToken);
     }
 
-    /// <summary>Recomputes every link and every version digest; names the first place that does not match.</summary>
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends an operator action (an audit event: pause, resume, reset, backfill, waiver, confirmation, key issued
+    /// or revoked, quarantine replay) once it has taken effect. <paramref name="details"/> is serialized as JSON; it
+    /// must hold no secret.
+    /// </summary>
+    public async Task AppendEventAsync(string action, string? datasetId, object details, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(action);
+        var now = time.GetUtcNow();
+        var entry = JsonSerializer.Serialize(new { action, dataset = datasetId, at = now, details }, JsonSerializerOptions.Web);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await AppendAsync(connection, transaction, "event", datasetId, null, null, entry, now, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>The last entry, or null while the chain is empty.</summary>
+    public async Task<AuditHead?> HeadAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<AuditHead>(new CommandDefinition(
+            "select seq as Seq, hash as Hash, created_at as CreatedAt from hub.audit_log order by seq desc limit 1", cancellationToken: cancellationToken));
+    }
+
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken) => VerifyAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Recomputes every link and digest, then checks what the chain must cover; names the first place that does not
+    /// match. With an <paramref name="anchor"/> (a head hash written down earlier), also checks the chain still holds it.
+    /// </summary>
+    public async Task<AuditVerification> VerifyAsync(string? anchor, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         await UseUtcAsync(connection, transaction, cancellationToken);
-        var entries = await connection.QueryAsync<(long Seq, string Kind, string? DatasetId, Guid? RunId, long? Version, string Entry, string PrevHash, string Hash)>(new CommandDefinition(
-            "select seq, kind, dataset_id, run_id, version, entry::text, prev_hash, hash from hub.audit_log order by seq",
+        var entries = await connection.QueryAsync<(long Seq, string Kind, string? DatasetId, Guid? RunId, long? Version, string Entry, string PrevHash, string Hash, DateTimeOffset CreatedAt)>(new CommandDefinition(
+            "select seq, kind, dataset_id, run_id, version, entry::text, prev_hash, hash, created_at from hub.audit_log order by seq",
             transaction: transaction, cancellationToken: cancellationToken));
         var previous = Genesis;
         long count = 0;
+        AuditHead? head = null;
+        var anchored = anchor is null;
         foreach (var e in entries)
         {
             count++;
             var where = $"entry #{e.Seq} ({e.Kind} of {e.DatasetId}{(e.Version is null ? string.Empty : $" version {e.Version}")}{(e.RunId is null ? string.Empty : $", run {e.RunId}")})";
-            if (e.PrevHash != previous)
+            if (await VerifyEntryAsync(connection, transaction, e.Kind, e.DatasetId, e.RunId, e.Version, e.Entry, e.PrevHash, e.Hash, previous, cancellationToken) is { } broken)
             {
-                return new AuditVerification(count, $"{where}: its previous hash does not match entry #{e.Seq - 1}; an entry was removed or inserted before it");
-            }
-
-            if (Hash(e.PrevHash, e.Entry) != e.Hash)
-            {
-                return new AuditVerification(count, $"{where}: its content does not match its hash; the audit entry was altered");
-            }
-
-            var stored = e.Kind switch
-            {
-                "run" => await connection.ExecuteScalarAsync<string>(new CommandDefinition(RunEntrySql, new { runId = e.RunId }, transaction, cancellationToken: cancellationToken)),
-                "version" => await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId = e.DatasetId, version = e.Version }, transaction, cancellationToken: cancellationToken)),
-                _ => e.Entry,
-            };
-            if (stored is null || Canonical(stored) != Canonical(e.Entry))
-            {
-                return new AuditVerification(count, $"{where}: the {(e.Kind == "run" ? "run" : "version")} record in the store differs from what the chain recorded");
-            }
-
-            if (e.Kind == "version")
-            {
-                var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-                    "select coalesce(v.table_name, d.table_name) from hub.datasets d left join hub.versions v on v.dataset_id = d.id and v.version = @Version where d.id = @DatasetId", new { e.DatasetId, e.Version }, transaction, cancellationToken: cancellationToken));
-                var (rows, closed) = await DigestsAsync(connection, transaction, table!, e.Version!.Value, cancellationToken);
-                var recorded = JsonDocument.Parse(e.Entry).RootElement;
-                if (rows != recorded.GetProperty("rows_digest").GetString())
-                {
-                    return new AuditVerification(count, $"{where}: the rows this version published in {DatasetRegistry.QualifiedTable(table!)} were altered after publication");
-                }
-
-                if (closed != recorded.GetProperty("closed_digest").GetString())
-                {
-                    return new AuditVerification(count, $"{where}: the set of rows this version replaced or deleted in {DatasetRegistry.QualifiedTable(table!)} was altered");
-                }
+                return new AuditVerification(count, $"{where}: {broken}", head);
             }
 
             previous = e.Hash;
+            head = new AuditHead(e.Seq, e.Hash, e.CreatedAt);
+            anchored |= string.Equals(e.Hash, anchor, StringComparison.OrdinalIgnoreCase);
         }
 
-        return new AuditVerification(count, null);
+        var uncovered = anchored
+            ? await FindUncoveredAsync(connection, transaction, cancellationToken)
+            : $"the anchored head {anchor} is not in the chain: entries were removed from its end, or the chain was rewritten";
+        return new AuditVerification(count, uncovered, head);
+    }
+
+    /// <summary>Checks one entry: its link, its hash, the record it describes and, for a version, the rows it wrote. Null when it holds.</summary>
+    private static async Task<string?> VerifyEntryAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string kind, string? datasetId, Guid? runId, long? version, string entry, string prevHash, string hash, string previous, CancellationToken cancellationToken)
+    {
+        if (prevHash != previous)
+        {
+            return "its previous hash does not match the entry before it; an entry was removed or inserted before it";
+        }
+
+        if (Hash(prevHash, entry) != hash)
+        {
+            return "its content does not match its hash; the audit entry was altered";
+        }
+
+        var recorded = JsonDocument.Parse(entry).RootElement;
+        var format = recorded.TryGetProperty("format", out var f) ? f.GetInt32() : 1;
+        var stored = kind switch
+        {
+            "run" => await connection.ExecuteScalarAsync<string>(new CommandDefinition(RunEntrySql, new { runId, format }, transaction, cancellationToken: cancellationToken)),
+            "version" => await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version, format }, transaction, cancellationToken: cancellationToken)),
+            _ => entry,
+        };
+        if (stored is null)
+        {
+            return $"the {kind} record is no longer in the store";
+        }
+
+        if (Canonical(stored) != Canonical(entry))
+        {
+            var differing = JsonDocument.Parse(stored).RootElement.EnumerateObject()
+                .Where(p => !recorded.TryGetProperty(p.Name, out var value) || Canonical(value.GetRawText()) != Canonical(p.Value.GetRawText()))
+                .Select(p => p.Name);
+            return $"the {kind} record in the store differs from what the chain recorded ({string.Join(", ", differing)})";
+        }
+
+        if (kind != "version")
+        {
+            return null;
+        }
+
+        // A version published before its dataset moved to a new table (a breaking schema version) is in the old table.
+        var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "select coalesce(v.table_name, d.table_name) from hub.datasets d left join hub.versions v on v.dataset_id = d.id and v.version = @version where d.id = @datasetId",
+            new { datasetId, version }, transaction, cancellationToken: cancellationToken));
+        var (rows, closed) = await DigestsAsync(connection, transaction, table!, version!.Value, format, cancellationToken);
+        if (rows != recorded.GetProperty("rows_digest").GetString())
+        {
+            return $"the rows this version published in {DatasetRegistry.QualifiedTable(table!)} were altered after publication";
+        }
+
+        return closed != recorded.GetProperty("closed_digest").GetString()
+            ? $"the set of rows this version replaced or deleted in {DatasetRegistry.QualifiedTable(table!)} was altered"
+            : null;
+    }
+
+    /// <summary>
+    /// What the chain must cover, from its start (when the migration that created it was applied) on: an entry for
+    /// every ended run and every version; rows that name only published versions; each dataset's current version and
+    /// row count as its last version entry says; raw payloads that hash to their name. Null when all holds.
+    /// </summary>
+    private static async Task<string?> FindUncoveredAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        const string chainStart = "coalesce((select applied_at from hub.schema_migrations where version = 3), '-infinity')";
+        var run = await connection.QueryFirstOrDefaultAsync<Uncovered>(new CommandDefinition(
+            $"""
+            select r.dataset_id as DatasetId, r.id::text as Name from hub.runs r
+            where r.status <> 'running' and r.finished_at >= {chainStart}
+              and not exists (select 1 from hub.audit_log a where a.kind = 'run' and a.run_id = r.id)
+            order by r.finished_at, r.id limit 1
+            """, transaction: transaction, cancellationToken: cancellationToken));
+        if (run is not null)
+        {
+            return $"run {run.Name} of {run.DatasetId} ended but has no entry in the chain; it was added or ended outside the hub, or its entry was removed";
+        }
+
+        var version = await connection.QueryFirstOrDefaultAsync<Uncovered>(new CommandDefinition(
+            $"""
+            select v.dataset_id as DatasetId, v.version::text as Name from hub.versions v
+            where v.published_at >= {chainStart}
+              and not exists (select 1 from hub.audit_log a where a.kind = 'version' and a.dataset_id = v.dataset_id and a.version = v.version)
+            order by v.published_at, v.dataset_id limit 1
+            """, transaction: transaction, cancellationToken: cancellationToken));
+        if (version is not null)
+        {
+            return $"version {version.Name} of {version.DatasetId} has no entry in the chain; it was added outside a publication, or its entry was removed";
+        }
+
+        // Every table a dataset has published into: its current one, and the ones it left for a new schema version.
+        var tables = await connection.QueryAsync<(string Id, string TableName)>(new CommandDefinition(
+            """
+            select t.id, t.table_name from (
+                select d.id, d.table_name from hub.datasets d
+                union
+                select v.dataset_id, v.table_name from hub.versions v where v.table_name is not null) t
+            where to_regclass(format('open_data.%I', t.table_name)) is not null
+            order by t.id, t.table_name
+            """, transaction: transaction, cancellationToken: cancellationToken));
+        foreach (var (id, tableName) in tables)
+        {
+            if (await connection.QueryFirstOrDefaultAsync<StrayRow>(new CommandDefinition(
+                    $"""
+                    select t._key as Key, t._version_from as VersionFrom, t._version_to as VersionTo from {DatasetRegistry.QualifiedTable(tableName)} t
+                    where not exists (select 1 from hub.versions v where v.dataset_id = @id and v.version = t._version_from)
+                       or (t._version_to is not null and not exists (select 1 from hub.versions v where v.dataset_id = @id and v.version = t._version_to))
+                    limit 1
+                    """, new { id }, transaction, cancellationToken: cancellationToken)) is { } row)
+            {
+                return $"row '{row.Key}' of {DatasetRegistry.QualifiedTable(tableName)} names version {row.VersionFrom}{(row.VersionTo is null ? string.Empty : $" to {row.VersionTo}")}, which hub.versions does not hold: it was written outside a publication, or its version was removed";
+            }
+        }
+
+        var datasets = await connection.QueryAsync<(string Id, long CurrentVersion, long RowCount, long? ChainedVersion, long? ChainedRowCount)>(new CommandDefinition(
+            """
+            select d.id, d.current_version, d.row_count, a.version, (a.entry->>'row_count')::bigint
+            from hub.datasets d
+            left join lateral (
+                select a.version, a.entry from hub.audit_log a where a.kind = 'version' and a.dataset_id = d.id order by a.seq desc limit 1) a on true
+            order by d.id
+            """, transaction: transaction, cancellationToken: cancellationToken));
+        foreach (var d in datasets)
+        {
+            if (d.CurrentVersion != (d.ChainedVersion ?? 0) || d.RowCount != (d.ChainedRowCount ?? 0))
+            {
+                return $"dataset {d.Id} says current version {d.CurrentVersion} with {d.RowCount} rows, but its last version entry in the chain is version {d.ChainedVersion ?? 0} with {d.ChainedRowCount ?? 0} rows";
+            }
+        }
+
+        var payload = await connection.QueryFirstOrDefaultAsync<string?>(new CommandDefinition(
+            "select sha256 from hub.payloads where encode(sha256(body), 'hex') <> sha256 order by sha256 limit 1", transaction: transaction, cancellationToken: cancellationToken));
+        return payload is null ? null : $"the raw payload stored as {payload} does not hash to its name: its body was altered";
     }
 
     private static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string kind, string? datasetId, Guid? runId, long? version, string entry, DateTimeOffset now, CancellationToken cancellationToken)
@@ -141,18 +302,20 @@ public sealed class AuditChain(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// SHA-256 over the SHA-256 of every row the version inserted (all its columns but <c>_version_to</c> and those
-    /// added to the table after the version, <c>hub.added_columns</c>), and over the keys of the rows it closed, both
-    /// in key order.
+    /// SHA-256 over the SHA-256 of every row the version inserted, and over the keys of the rows it closed, both in key
+    /// order. A row is all its columns but <c>_version_to</c>: in format 1 also without the columns added to the table
+    /// after the version (<c>hub.added_columns</c>), from format 2 on without its null values (a column added later is
+    /// null in older rows), so an additive schema change leaves earlier digests intact.
     /// </summary>
-    private static async Task<(string Rows, string Closed)> DigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, long version, CancellationToken cancellationToken)
+    private static async Task<(string Rows, string Closed)> DigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, long version, int format, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
+        var row = format < 2 ? "to_jsonb(t) - '_version_to' - added.columns" : "jsonb_strip_nulls(to_jsonb(t) - '_version_to')";
         return await connection.QuerySingleAsync<(string, string)>(new CommandDefinition(
             $"""
             select
               (select encode(sha256(convert_to(coalesce(string_agg(
-                   encode(sha256(convert_to((to_jsonb(t) - '_version_to' - added.columns)::text, 'UTF8')), 'hex'), '' order by t._key), ''), 'UTF8')), 'hex')
+                   encode(sha256(convert_to(({row})::text, 'UTF8')), 'hex'), '' order by t._key), ''), 'UTF8')), 'hex')
                from {table} t,
                     (select coalesce(array_agg(column_name), array[]::text[]) as columns from hub.added_columns
                      where table_name = @tableName and after_version >= @version) added
@@ -169,4 +332,10 @@ public sealed class AuditChain(NpgsqlDataSource dataSource)
 
     private static string Hash(string previous, string entry) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(previous + "\n" + Canonical(entry))));
+
+    /// <summary>A run or version (by its id or number) the chain does not cover.</summary>
+    private sealed record Uncovered(string DatasetId, string Name);
+
+    /// <summary>A dataset row naming a version that hub.versions does not hold.</summary>
+    private sealed record StrayRow(string Key, long VersionFrom, long? VersionTo);
 }

@@ -100,7 +100,8 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
 
     /// <summary>
     /// Stores the page's raw payload (content-addressed, once; fetching it again renews its retention) and the
-    /// request that returned it.
+    /// request that returned it, while the run is running: the run's audit entry, written when it ends, holds a
+    /// digest of its requests (the share lock waits for a transaction ending the run).
     /// </summary>
     public async Task RecordRequestAsync(Guid runId, int sequence, FetchedPage page, CancellationToken cancellationToken)
     {
@@ -110,7 +111,8 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
             """
             insert into hub.payloads (sha256, body, stored_at) values (@PayloadSha256, @Payload, @now) on conflict (sha256) do update set stored_at = excluded.stored_at;
             insert into hub.run_requests (run_id, sequence, url, fetched_at, status_code, payload_sha256, record_count)
-            values (@runId, @sequence, @Url, @FetchedAt, @StatusCode, @PayloadSha256, @RecordCount)
+            select @runId, @sequence, @Url, @FetchedAt, @StatusCode, @PayloadSha256, @RecordCount
+            from hub.runs where id = @runId and status = 'running' for share
             on conflict (run_id, sequence) do nothing;
             """,
             new

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dapper;
 using Hub.Core.Messages;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -14,7 +15,7 @@ namespace Hub.Worker.Store;
 /// (inserts, updates, deletes) and the version flip happen in one transaction, so readers see version N or N+1.
 /// Every step is idempotent: a redelivered batch is staged once, a run is finalized once.
 /// </summary>
-public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider time, IOptions<QualityOptions> quality)
+public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider time, IOptions<QualityOptions> quality, ILogger<SnapshotWriter> logger)
 {
     /// <summary>Stages a batch and its rejected records. Returns false when the batch was already staged or the run is over.</summary>
     public async Task<bool> StageAsync(RecordBatchFetched batch, CancellationToken cancellationToken)
@@ -218,7 +219,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             },
             transaction, cancellationToken: cancellationToken));
         await QualityChecks.RecordAsync(
-            connection, transaction, runId, run.DatasetId, (run.Fetched ?? 0, run.Valid, run.Rejected, counts.Duplicates), (rowCount, dataset.RowCount), quality.Value, finished, cancellationToken);
+            connection, transaction, runId, run.DatasetId, (run.Fetched ?? 0, run.Valid, run.Rejected, counts.Duplicates), (rowCount, dataset.RowCount), quality.Value, finished, logger, cancellationToken);
         if (changed)
         {
             await AuditChain.AppendVersionAsync(connection, transaction, run.DatasetId, dataset.TableName, version, runId, finished, cancellationToken);

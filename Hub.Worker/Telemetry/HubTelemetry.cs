@@ -18,6 +18,8 @@ public static class HubTelemetry
 
     public static readonly Counter<long> RunsFinished = Meter.CreateCounter<long>("hub.runs.finished", "{run}", "Runs finished, by dataset and status");
 
+    public static readonly Counter<long> RowDropAlarms = Meter.CreateCounter<long>("hub.quality.row_drop_alarms", "{alarm}", "Runs whose row count dropped past Quality:RowDropAlarm, by dataset");
+
     public static readonly Histogram<double> BatchWriteSeconds = Meter.CreateHistogram<double>(
         "hub.writer.batch.duration",
         "s",

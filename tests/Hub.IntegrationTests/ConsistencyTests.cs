@@ -31,7 +31,9 @@ public sealed class ConsistencyTests(HubFixture hub)
         // A push run looks 22001 up against version 1: same hash, so it will send it without JSON ("unchanged")...
         var hash = await hub.QueryScalarAsync<string>("select _hash from open_data.it_unchanged_race where _key = '22001' and _version_to is null");
         var runId = await runs.StartAsync(entry.Dataset, RunTrigger.Push, CancellationToken.None);
-        var page = new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/push"), TimeProvider.System.GetUtcNow(), 200, [7], new string('e', 64), JsonDocument.Parse("[]"), []);
+        byte[] body = [7];
+        var bodySha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body));
+        var page = new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/push"), TimeProvider.System.GetUtcNow(), 200, body, bodySha256, JsonDocument.Parse("[]"), []);
         await runs.RecordRequestAsync(runId, 0, page, CancellationToken.None);
 
         // ...but before its merge a full sync publishes version 2, which changes 22001.
@@ -40,7 +42,7 @@ public sealed class ConsistencyTests(HubFixture hub)
         TestAgency.Serve(hub.Agency, "it-unchanged-race", changed);
         Assert.Equal(2L, (await hub.SyncAsync("it-unchanged-race")).Version);
 
-        var request = new FetchedRequest(0, "http://agency.test/push", TimeProvider.System.GetUtcNow(), 200, new string('e', 64));
+        var request = new FetchedRequest(0, "http://agency.test/push", TimeProvider.System.GetUtcNow(), 200, bodySha256);
         var records = new List<ValidRecord> { new("22001", hash, null), entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(50))).Valid! };
         var bus = hub.Worker.Services.GetRequiredService<IBus>();
         await bus.Publish(new RecordBatchFetched(runId, "it-unchanged-race", 0, request, records, []));
@@ -99,7 +101,7 @@ public sealed class ConsistencyTests(HubFixture hub)
 
         await hub.WithFixedWardSchemaAsync("it-replay-failed", async fixedCatalog =>
         {
-            var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), runs, hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
+            var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), runs, hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 
             var result = await replay.ReplayAsync("it-replay-failed", CancellationToken.None);
 

@@ -68,6 +68,8 @@ public sealed class HubFixture : IAsyncLifetime
         Settings["ConnectionStrings:RabbitMq"] = Required("HUB_TEST_RABBITMQ");
         Settings["Connectors:Path"] = ConnectorsPath;
         Settings["Connectors:RetryDelay"] = "00:00:00.020";
+        // Tests of failing agencies share the agency TEST: its circuit must not open on the runs of the tests after them.
+        Settings["Connectors:CircuitMinimumThroughput"] = "10000";
         Settings["Connectors:BatchSize"] = "7";
         Settings["Connectors:ReloadInterval"] = "00:00:00.300";
         Settings["Scheduling:SyncNewDatasetsAtStart"] = "false";
@@ -185,7 +187,7 @@ public sealed class HubFixture : IAsyncLifetime
         }
     }
 
-    private static async Task<string> CreateDatabaseAsync(string serverConnectionString)
+    internal static async Task<string> CreateDatabaseAsync(string serverConnectionString)
     {
         var name = "hub_it_" + Guid.NewGuid().ToString("N")[..12];
         await using (var connection = new NpgsqlConnection(serverConnectionString))

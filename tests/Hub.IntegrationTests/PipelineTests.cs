@@ -178,9 +178,10 @@ public sealed class PipelineTests(HubFixture hub)
         var runs = hub.Worker.Services.GetRequiredService<RunStore>();
         var catalog = hub.Worker.Services.GetRequiredService<HubCatalog>();
         var runId = await runs.StartAsync(catalog.Find("it-wards")!.Dataset, RunTrigger.Manual, CancellationToken.None);
-        var page = new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/x"), TimeProvider.System.GetUtcNow(), 200, [1], new string('a', 64), JsonDocument.Parse("[]"), []);
+        var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 1 }));
+        var page = new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/x"), TimeProvider.System.GetUtcNow(), 200, [1], payloadSha256, JsonDocument.Parse("[]"), []);
         await runs.RecordRequestAsync(runId, 0, page, CancellationToken.None);
-        var batch = new RecordBatchFetched(runId, "it-wards", 0, new FetchedRequest(0, "http://agency.test/x", TimeProvider.System.GetUtcNow(), 200, new string('a', 64)),
+        var batch = new RecordBatchFetched(runId, "it-wards", 0, new FetchedRequest(0, "http://agency.test/x", TimeProvider.System.GetUtcNow(), 200, payloadSha256),
             [new ValidRecord("22001", new string('b', 64), """{"ma_xa":"22001","ten_xa":"x","dan_so":1}""")], []);
 
         Assert.True(await writer.StageAsync(batch, CancellationToken.None));

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hub.Api.Datasets;
@@ -42,5 +44,46 @@ public sealed class QualityTests(HubFixture hub)
         var drop = reports[0].Checks.GetProperty("complete");
         Assert.Equal((1L, 5L, true), (drop.GetProperty("rowCount").GetInt64(), drop.GetProperty("previousRowCount").GetInt64(), drop.GetProperty("rowDropAlarm").GetBoolean()));
         Assert.Equal(JsonValueKind.Object, reports[0].Checks.GetProperty("correct").GetProperty("referenceViolations").ValueKind);
+    }
+
+    [Fact]
+    public async Task Reference_codes_are_checked_on_every_current_row_and_a_row_drop_alarm_is_logged_and_counted()
+    {
+        var alarms = new ConcurrentQueue<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Hub" && instrument.Name == "hub.quality.row_drop_alarms")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) => alarms.Enqueue(tags.ToArray().Single(t => t.Key == "dataset").Value as string ?? string.Empty));
+        listener.Start();
+        TestAgency.Serve(hub.Agency, "it-quality-xa", Enumerable.Range(1, 5).Select(i => (object)TestAgency.Ward(i)).ToList());
+        await hub.SyncAsync("it-quality-xa");
+        TestAgency.Serve(hub.Agency, "it-quality-ref", [
+            new { ma_ho = "R1", ten = "Hộ Đinh", ma_xa = "22001" },
+            new { ma_ho = "R2", ten = "Hộ Võ", ma_xa = "22003" },
+            new { ma_ho = "R3", ten = "Hộ Mai", ma_xa = "22004" },
+        ]);
+        var first = await hub.SyncAsync("it-quality-ref");
+        Assert.Equal(0, await ViolationsAsync(first.Id));
+
+        // Two of the referenced wards disappear (a drop of 60 % of the reference dataset's rows); the households do not change.
+        TestAgency.Serve(hub.Agency, "it-quality-xa", Enumerable.Range(1, 2).Select(i => (object)TestAgency.Ward(i)).ToList());
+        var dropped = await hub.SyncAsync("it-quality-xa");
+        var unchanged = await hub.SyncAsync("it-quality-ref");
+
+        Assert.Equal((3L, (long?)null), (unchanged.Unchanged, unchanged.Version));
+        Assert.Equal(2, await ViolationsAsync(unchanged.Id));
+        Assert.Contains("it-quality-xa", alarms);
+        Assert.Contains(hub.Logs.Lines, l => l.Contains($"Row-count drop alarm on it-quality-xa: run {dropped.Id} leaves 2 rows, the version before had 5", StringComparison.Ordinal));
+    }
+
+    private async Task<long> ViolationsAsync(Guid runId)
+    {
+        var reports = await hub.Api.GetFromJsonAsync<List<RunQualityReport>>("/api/datasets/it-quality-ref/quality");
+        return reports!.Single(r => r.RunId == runId).Checks.GetProperty("correct").GetProperty("referenceViolations").GetProperty("ma_xa").GetInt64();
     }
 }

@@ -26,10 +26,11 @@ public sealed class RecoveryTests(HubFixture hub)
         var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-abandon")!;
         var runs = hub.Worker.Services.GetRequiredService<RunStore>();
         var dead = await runs.StartAsync(entry.Dataset, RunTrigger.Schedule, CancellationToken.None);
-        await runs.RecordRequestAsync(dead, 0, new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/p"), TimeProvider.System.GetUtcNow(), 200, [9], new string('d', 64), JsonDocument.Parse("[]"), []), CancellationToken.None);
+        var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 9 }));
+        await runs.RecordRequestAsync(dead, 0, new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/p"), TimeProvider.System.GetUtcNow(), 200, [9], payloadSha256, JsonDocument.Parse("[]"), []), CancellationToken.None);
         var changed = Enumerable.Range(1, 10).Select(i => entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i, " (dở dang)"))).Valid!).ToList();
         await hub.Worker.Services.GetRequiredService<IBus>().Publish(
-            new RecordBatchFetched(dead, "it-abandon", 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, new string('d', 64)), changed, []));
+            new RecordBatchFetched(dead, "it-abandon", 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, payloadSha256), changed, []));
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (await hub.QueryScalarAsync<long>("select count(*) from hub.staged_records where run_id = @dead", new { dead }) < 10 && waited.Elapsed < TimeSpan.FromSeconds(20))
         {

@@ -201,12 +201,13 @@ public sealed class StoreTests(HubFixture hub)
         var bus = hub.Worker.Services.GetRequiredService<IBus>();
         var dataset = catalog.Find("it-replay")!;
         var runId = await runs.StartAsync(dataset.Dataset, RunTrigger.Push, CancellationToken.None);
-        var page = new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/push"), TimeProvider.System.GetUtcNow(), 200, [7], new string('c', 64), JsonDocument.Parse("[]"), []);
+        var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 7 }));
+        var page = new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/push"), TimeProvider.System.GetUtcNow(), 200, [7], payloadSha256, JsonDocument.Parse("[]"), []);
         await runs.RecordRequestAsync(runId, 0, page, CancellationToken.None);
         var records = Enumerable.Range(900, 30)
             .Select(i => dataset.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i))).Valid!)
             .ToList();
-        var request = new FetchedRequest(0, "http://agency.test/push", TimeProvider.System.GetUtcNow(), 200, new string('c', 64));
+        var request = new FetchedRequest(0, "http://agency.test/push", TimeProvider.System.GetUtcNow(), 200, payloadSha256);
         var batch0 = new RecordBatchFetched(runId, "it-replay", 0, request, records[..20], []);
         var batch1 = new RecordBatchFetched(runId, "it-replay", 1, request, records[20..], []);
 
@@ -252,7 +253,7 @@ public sealed class StoreTests(HubFixture hub)
     private async Task ReplayAfterTheFixAsync(HubCatalog fixedCatalog, Guid secondRunId)
     {
         var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), hub.Worker.Services.GetRequiredService<RunStore>(),
-            hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
+            hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 
         var result = await replay.ReplayAsync("it-replay", CancellationToken.None);
 

@@ -60,7 +60,7 @@ public static class TestAgency
         """;
 
     /// <summary>Datasets of the test agency; each test owns one and its path on the agency.</summary>
-    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa", "it-abandon", "it-manual", "it-atomic", "it-push", "it-push-idem", "it-push-auth", "it-autopause", "it-incremental", "it-incremental-b", "it-record-cache", "it-record-shape", "it-outbox", "it-outbox-sweep", "it-outbox-broken", "it-unchanged-race", "it-future-version", "it-replay-failed"];
+    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa", "it-abandon", "it-manual", "it-atomic", "it-push", "it-push-idem", "it-push-auth", "it-autopause", "it-incremental", "it-incremental-b", "it-record-cache", "it-record-shape", "it-outbox", "it-outbox-sweep", "it-outbox-broken", "it-unchanged-race", "it-future-version", "it-replay-failed", "it-audit-cover", "it-audit-tail", "it-audit-events", "it-retry", "it-quality-ref"];
 
     /// <summary>The <c>incremental:</c> section of the datasets <c>it-incremental*</c>: cursor <c>cap_nhat</c>, one hour of look-back.</summary>
     private const string IncrementalSection = "    incremental:\n      cursor_field: cap_nhat\n      param: updated_since\n      lookback: 1h\n";
@@ -78,8 +78,8 @@ public static class TestAgency
                 licence: CC-BY-4.0
                 update_cycle: monthly
                 schedule: "0 0 3 1 1 ? 2099"
-                schema: schemas/{id switch { "it-personal" => "officials", "it-quality" => "households", _ => "ward" }}.v1.json
-                primary_key: {(id == "it-quality" ? "ma_ho" : "ma_xa")}
+                schema: schemas/{id switch { "it-personal" => "officials", "it-quality" or "it-quality-ref" => "households", _ => "ward" }}.v1.json
+                primary_key: {(id is "it-quality" or "it-quality-ref" ? "ma_ho" : "ma_xa")}
                 source:
                   kind: rest
                   url: "{agencyUrl}/{id}?tinh=58"
@@ -120,13 +120,34 @@ public static class TestAgency
     {
         for (var offset = 0; offset <= records.Count + PageSize; offset += PageSize)
         {
-            var page = records.Skip(offset).Take(PageSize).ToList();
-            agency.Given(Request.Create().WithPath($"/{dataset}").WithParam("offset", offset.ToString(CultureInfo.InvariantCulture)).UsingGet())
-                .WithGuid(StubId(dataset, offset))
-                .RespondWith(Response.Create().WithHeader("Content-Type", "application/json; charset=utf-8")
-                    .WithBody(JsonSerializer.Serialize(new { total = records.Count, data = page }, AgencyJson)));
+            agency.Given(PageRequest(dataset, offset)).WithGuid(StubId(dataset, offset)).RespondWith(PageResponse(records, offset));
         }
     }
+
+    /// <summary>Like <see cref="Serve"/>, but the page at <paramref name="offset"/> first answers <paramref name="status"/> once (a transient failure).</summary>
+    public static void ServeFailingOnce(WireMockServer agency, string dataset, IReadOnlyList<object> records, int offset, int status)
+    {
+        Serve(agency, dataset, records);
+        var scenario = $"{dataset}:{offset}:fails once";
+        agency.Given(PageRequest(dataset, offset)).WithGuid(StubId(dataset, offset)).InScenario(scenario).WillSetStateTo("failed")
+            .RespondWith(Response.Create().WithStatusCode(status));
+        agency.Given(PageRequest(dataset, offset)).WithGuid(StubId(dataset, -offset - 1)).InScenario(scenario).WhenStateIs("failed")
+            .RespondWith(PageResponse(records, offset));
+    }
+
+    /// <summary>Like <see cref="Serve"/>, but the page at <paramref name="offset"/> answers only after <paramref name="delay"/>.</summary>
+    public static void ServeSlowPage(WireMockServer agency, string dataset, IReadOnlyList<object> records, int offset, TimeSpan delay)
+    {
+        Serve(agency, dataset, records);
+        agency.Given(PageRequest(dataset, offset)).WithGuid(StubId(dataset, offset)).RespondWith(PageResponse(records, offset).WithDelay(delay));
+    }
+
+    private static IRequestBuilder PageRequest(string dataset, int offset) =>
+        Request.Create().WithPath($"/{dataset}").WithParam("offset", offset.ToString(CultureInfo.InvariantCulture)).UsingGet();
+
+    private static IResponseBuilder PageResponse(IReadOnlyList<object> records, int offset) =>
+        Response.Create().WithHeader("Content-Type", "application/json; charset=utf-8")
+            .WithBody(JsonSerializer.Serialize(new { total = records.Count, data = records.Skip(offset).Take(PageSize).ToList() }, AgencyJson));
 
     /// <summary>Answers the first page of <c>/{dataset}</c> with <paramref name="status"/> and <paramref name="body"/>.</summary>
     public static void Fail(WireMockServer agency, string dataset, int status, string body = "")

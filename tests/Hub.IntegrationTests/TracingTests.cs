@@ -23,6 +23,12 @@ public sealed class TracingTests(HubFixture hub)
 
         var run = await hub.SyncAsync("it-traced");
 
+        // The writer's "finalize run" span ends after the run's change events are sent, a moment after the run is over.
+        for (var waited = 0; waited < 300 && !spans.Any(s => s.OperationName == "finalize run" && Equals(s.GetTagItem("hub.run"), run.Id)); waited++)
+        {
+            await Task.Delay(100);
+        }
+
         var ofRun = spans.Where(s => Equals(s.GetTagItem("hub.run"), run.Id)).Select(s => s.OperationName).ToHashSet();
         Assert.Superset(new HashSet<string> { "sync dataset", "stage batch", "finalize run" }, ofRun);
         var sync = spans.Single(s => s.OperationName == "sync dataset" && Equals(s.GetTagItem("hub.run"), run.Id));
