@@ -3,14 +3,19 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Npgsql;
 
 namespace Bench;
 
 /// <summary>The hub's side of the benchmark, driven through its API like an operator would.</summary>
 internal static partial class HubSteps
 {
-    /// <summary>Runs a dataset now and waits for the run to end: wall time, the worker's CPU and peak memory.</summary>
-    public static async Task<StepResult> SyncAsync(HttpClient api, string name, string dataset, int workerPid, int apiPid)
+    /// <summary>
+    /// Runs a dataset now and waits for the run to end: wall time, the worker's CPU and peak memory. Then waits until the
+    /// change events of the version it published are sent (<c>hub.versions.events_sent_at</c>), so that the next step
+    /// does not share the machine with them, and reports when that was.
+    /// </summary>
+    public static async Task<StepResult> SyncAsync(HttpClient api, NpgsqlDataSource store, string name, string dataset, int workerPid, int apiPid)
     {
         var previous = await LatestRunAsync(api, dataset);
         ProcessStats.ResetPeak(workerPid);
@@ -35,6 +40,25 @@ internal static partial class HubSteps
             }
         }
 
+        var wall = clock.Elapsed.TotalSeconds;
+        double? eventsSeconds = null;
+        if (run.GetProperty("version").ValueKind == JsonValueKind.Number)
+        {
+            await using var query = store.CreateCommand("select events_sent_at is not null from hub.versions where run_id = $1");
+            query.Parameters.AddWithValue(Guid.Parse(run.GetProperty("id").GetString()!));
+            while (await query.ExecuteScalarAsync() is not true)
+            {
+                if (clock.Elapsed > TimeSpan.FromMinutes(30))
+                {
+                    throw new TimeoutException($"{dataset}: the change events of run {run.GetProperty("id")} were not sent after 30 minutes");
+                }
+
+                await Task.Delay(200);
+            }
+
+            eventsSeconds = clock.Elapsed.TotalSeconds;
+        }
+
         clock.Stop();
         if (run.GetProperty("status").GetString() != "succeeded")
         {
@@ -44,8 +68,8 @@ internal static partial class HubSteps
         var started = run.GetProperty("startedAt").GetDateTimeOffset();
         var fetched = run.GetProperty("fetchFinishedAt").GetDateTimeOffset();
         var finished = run.GetProperty("finishedAt").GetDateTimeOffset();
-        return new StepResult(name, run.GetProperty("fetched").GetInt64(), clock.Elapsed.TotalSeconds, ProcessStats.CpuSeconds(workerPid) - cpu,
-            ProcessStats.PeakRssMb(workerPid), run, ProcessStats.PeakRssMb(apiPid), (fetched - started).TotalSeconds, (finished - fetched).TotalSeconds);
+        return new StepResult(name, run.GetProperty("fetched").GetInt64(), wall, ProcessStats.CpuSeconds(workerPid) - cpu,
+            ProcessStats.PeakRssMb(workerPid), run, ProcessStats.PeakRssMb(apiPid), (fetched - started).TotalSeconds, (finished - fetched).TotalSeconds, eventsSeconds);
     }
 
     /// <summary>

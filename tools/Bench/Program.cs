@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Bench;
+using Npgsql;
 
 // ./hub bench runs this against services, a demo agency, a worker and an API it started (see README, docs/performance.md).
 var options = BenchOptions.Parse(args);
@@ -9,6 +10,7 @@ using var api = new HttpClient { BaseAddress = new Uri(options.Api), Timeout = T
 // Runs are started as an operator (POST /api/connectors/{dataset}/run needs an operator key).
 api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.OperatorKey);
 using var agency = new HttpClient { BaseAddress = new Uri(options.Agency), Timeout = TimeSpan.FromMinutes(5) };
+await using var store = NpgsqlDataSource.Create(options.Postgres);
 var results = new List<StepResult>();
 void Report(StepResult step)
 {
@@ -23,17 +25,17 @@ var baseline = await Baseline.RunAsync(agency, $"{options.Agency}/api/generated/
 Report(baseline);
 
 // Memory flatness: the worker's peak at 100k records, then at the full size.
-var small = await HubSteps.SyncAsync(api, "full sync 100k", options.SmallDataset, options.WorkerPid, options.ApiPid);
+var small = await HubSteps.SyncAsync(api, store, "full sync 100k", options.SmallDataset, options.WorkerPid, options.ApiPid);
 Report(small);
 
 // 1. Full sync.
-var full = await HubSteps.SyncAsync(api, "full sync", options.Dataset, options.WorkerPid, options.ApiPid);
+var full = await HubSteps.SyncAsync(api, store, "full sync", options.Dataset, options.WorkerPid, options.ApiPid);
 Report(full);
 
 // 2. Incremental: the agency changes 1 %, deletes 0.1 %, adds 0.1 %.
 (await agency.PutAsync($"/admin/generated/{options.Dataset}/revision/1", null)).EnsureSuccessStatusCode();
 var expected = await agency.GetFromJsonAsync<JsonElement>($"/api/generated/{options.Dataset}/expected?count={options.Records}&revision=1");
-var incremental = await HubSteps.SyncAsync(api, "incremental sync", options.Dataset, options.WorkerPid, options.ApiPid);
+var incremental = await HubSteps.SyncAsync(api, store, "incremental sync", options.Dataset, options.WorkerPid, options.ApiPid);
 Report(incremental);
 var countsMatch = incremental.Run is { } run
                   && run.GetProperty("updated").GetInt64() == expected.GetProperty("changed").GetInt64()
@@ -54,12 +56,14 @@ var ratios = new Dictionary<string, double?>
     ["full_sync_wall_vs_baseline"] = full.WallSeconds / baseline.WallSeconds,
     ["full_sync_rows_per_second_vs_baseline"] = full.RowsPerSecond / baseline.RowsPerSecond,
     ["incremental_wall_vs_full_sync"] = incremental.WallSeconds / full.WallSeconds,
+    ["full_sync_with_change_events_vs_baseline"] = full.EventsSentSeconds / baseline.WallSeconds,
     ["worker_peak_rss_full_vs_100k"] = full.PeakRssMb / small.PeakRssMb,
 };
 Console.WriteLine();
 Console.WriteLine("ratios (goal in brackets):");
 Console.WriteLine($"  full sync wall / baseline wall        {ratios["full_sync_wall_vs_baseline"]:0.00}x   [<= 2]");
 Console.WriteLine($"  incremental wall / full sync wall     {ratios["incremental_wall_vs_full_sync"]:0.00}x   [<= 0.25]");
+Console.WriteLine($"  full sync until its change events are sent / baseline wall  {ratios["full_sync_with_change_events_vs_baseline"]:0.00}x");
 Console.WriteLine($"  worker peak RSS {full.PeakRssMb:0} MB at {options.Records:N0} / {small.PeakRssMb:0} MB at 100k = {ratios["worker_peak_rss_full_vs_100k"]:0.00}x   [<= 300 MB, flat]");
 Console.WriteLine($"  push p99                              {(push.P99Ms is { } p99 ? $"{p99:0} ms" : "not measured")}   [<= 1000 ms]");
 Console.WriteLine($"  read throughput                       {(read.RequestsPerSecond is { } rps ? $"{rps:0} req/s" : "not measured")}   [>= 2000]");
@@ -82,12 +86,13 @@ return countsMatch && full.Run?.GetProperty("status").GetString() == "succeeded"
 
 /// <summary>What one measured step did.</summary>
 internal sealed record StepResult(
-    string Name, long Rows, double WallSeconds, double CpuSeconds, double PeakRssMb, JsonElement? Run, double? ApiPeakRssMb = null, double? FetchSeconds = null, double? WriteSeconds = null)
+    string Name, long Rows, double WallSeconds, double CpuSeconds, double PeakRssMb, JsonElement? Run, double? ApiPeakRssMb = null, double? FetchSeconds = null, double? WriteSeconds = null,
+    double? EventsSentSeconds = null)
 {
     public double RowsPerSecond => Rows / WallSeconds;
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Name,-18} {Rows,10:N0} rows  {WallSeconds,8:0.0} s wall  {RowsPerSecond,9:N0} rows/s  {CpuSeconds,7:0.0} s CPU  peak RSS {PeakRssMb,6:0} MB{(ApiPeakRssMb is { } a ? $" (API {a:0} MB)" : string.Empty)}{(FetchSeconds is { } f ? $"  [fetch+check {f:0.0} s, write+publish {WriteSeconds:0.0} s]" : string.Empty)}");
+        $"{Name,-18} {Rows,10:N0} rows  {WallSeconds,8:0.0} s wall  {RowsPerSecond,9:N0} rows/s  {CpuSeconds,7:0.0} s CPU  peak RSS {PeakRssMb,6:0} MB{(ApiPeakRssMb is { } a ? $" (API {a:0} MB)" : string.Empty)}{(FetchSeconds is { } f ? $"  [fetch+check {f:0.0} s, write+publish {WriteSeconds:0.0} s]" : string.Empty)}{(EventsSentSeconds is { } e ? $"  change events sent {e:0.0} s after the start" : string.Empty)}");
 }
 
 internal sealed record PushResult(int Pushes, double? P50Ms, double? P99Ms, string? Note)
