@@ -69,6 +69,14 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
             "select withdrawn_reason from hub.datasets where id = @id", new { id }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>The agency that manages a dataset, withdrawn or not (null when the hub never registered it).</summary>
+    public async Task<string?> AgencyOfAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "select agency_code from hub.datasets where id = @id", new { id }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>The dataset's table and current version, or null when the dataset does not exist or is withdrawn.</summary>
     public async Task<(string TableName, long CurrentVersion)?> FindAsync(NpgsqlConnection connection, string id, CancellationToken cancellationToken)
     {

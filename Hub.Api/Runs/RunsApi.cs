@@ -38,7 +38,7 @@ public static class RunsApi
             return TypedResults.Problem($"run {id} does not exist", statusCode: StatusCodes.Status404NotFound);
         }
 
-        return AccessPolicies.AgencyOf(user) is { } agency && (await datasets.GetAsync(run.Run.DatasetId, cancellationToken))?.AgencyCode != agency
+        return AccessPolicies.AgencyOf(user) is { } agency && await datasets.AgencyOfAsync(run.Run.DatasetId, cancellationToken) != agency
             ? TypedResults.Problem($"the key belongs to agency '{agency}'; run {id} is of dataset '{run.Run.DatasetId}', managed by another agency", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden")
             : TypedResults.Ok(run);
     }

@@ -127,6 +127,18 @@ public sealed class AccessTests(HubFixture hub)
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.Contains("RAW-OTHER", await DetailAsync(refused), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, (await own.GetAsync($"/api/payloads/{sha}")).StatusCode);
+
+        // A dataset withdrawn from publication (reclassified secret) is still its agency's: it reads its runs.
+        await hub.QueryScalarAsync<int>("update hub.datasets set withdrawn_reason = 'classified secret (test)' where id = 'it-access-raw'; select 1");
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await own.GetAsync($"/api/runs/{runId}")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await other.GetAsync($"/api/runs/{runId}")).StatusCode);
+        }
+        finally
+        {
+            await hub.QueryScalarAsync<int>("update hub.datasets set withdrawn_reason = null where id = 'it-access-raw'; select 1");
+        }
     }
 
     [Fact]
