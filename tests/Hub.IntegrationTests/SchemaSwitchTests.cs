@@ -41,6 +41,31 @@ public sealed class SchemaSwitchTests(HubFixture hub)
     }
 
     [Fact]
+    public async Task A_schema_version_declared_again_never_drops_the_table_it_published_into()
+    {
+        using var agency = new OwnAgency(hub, "it-sw-reuse");
+        TestAgency.Serve(hub.Agency, "it-sw-reuse", Wards(6));
+        agency.Write(TestAgency.WardSchema);
+        await agency.RegisteredAsync(1, "dien_tich");
+        Assert.Equal(1L, (await hub.SyncAsync("it-sw-reuse")).Version);
+        agency.Write(WithoutArea, schemaVersion: 2);
+        await agency.UntilAsync("select pending_table is not null from hub.datasets where id = @id", "new table pending");
+        Assert.Equal(2L, (await hub.SyncAsync("it-sw-reuse")).Version);
+
+        // The file goes back to schema version 1 (nothing breaks), then declares a breaking version 2 again: its
+        // table name is the one the dataset publishes in now, which must not be dropped for a new table.
+        agency.Write(WithoutArea, schemaVersion: 1);
+        await agency.UntilAsync("select schema_version = 1 from hub.datasets where id = @id", "schema version 1 registered");
+        agency.Write(WithoutArea.Replace("\"ngay_thanh_lap\": { \"type\": \"string\", \"format\": \"date\" },", "", StringComparison.Ordinal), schemaVersion: 2);
+        await agency.UntilAsync("select blocked_reason is not null from hub.datasets where id = @id", "blocked");
+
+        Assert.Contains("already holds published data", await hub.QueryScalarAsync<string>("select blocked_reason from hub.datasets where id = 'it-sw-reuse'"), StringComparison.Ordinal);
+        Assert.Equal(("it_sw_reuse__v2", 6L), (
+            await hub.QueryScalarAsync<string>("select table_name from hub.datasets where id = 'it-sw-reuse'"),
+            await hub.QueryScalarAsync<long>("select count(*) from open_data.it_sw_reuse__v2 where _version_to is null and ngay_thanh_lap is not null")));
+    }
+
+    [Fact]
     public async Task A_push_started_before_a_new_schema_version_fails_instead_of_publishing_a_partial_table()
     {
         using var agency = new OwnAgency(hub, "it-sw-cross");
