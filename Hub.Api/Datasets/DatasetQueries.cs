@@ -45,6 +45,15 @@ public sealed record RunQualityReport(Guid RunId, DateTimeOffset CheckedAt, long
 /// <summary>Record changes after version <c>Since</c> up to <c>Until</c>; <c>Next</c> continues the listing.</summary>
 public sealed record ChangePage(string DatasetId, long Since, long Until, IReadOnlyList<RecordChange> Changes, string? Next);
 
+/// <summary>
+/// The dataset moved to a new table (a breaking schema version) at <c>Version</c>, under schema version
+/// <c>SchemaVersion</c>: changes across that version are not served (its events are all <c>c</c>reated).
+/// </summary>
+public sealed record TableMove(long Version, int SchemaVersion);
+
+/// <summary>The changes asked for, or the move to a new table inside their range.</summary>
+public sealed record ChangesAnswer(ChangePage? Page, TableMove? Moved);
+
 public sealed class DatasetQueries(NpgsqlDataSource dataSource)
 {
     private const string DatasetColumns =
@@ -120,8 +129,12 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
         return rows.Select(r => new RunQualityReport(r.RunId, r.CheckedAt, r.Version, JsonDocument.Parse(r.Checks).RootElement.Clone())).ToList();
     }
 
-    /// <summary>Changes after <paramref name="since"/>; <paramref name="after"/> is a <c>version:key</c> cursor from a previous page.</summary>
-    public async Task<ChangePage?> ChangesAsync(string id, long since, string? after, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Changes after <paramref name="since"/>; <paramref name="after"/> is a <c>version:key</c> cursor from a previous
+    /// page. When versions after <paramref name="since"/> are in a table the dataset has left (a breaking schema
+    /// version), the answer is the move instead: the feed reads one table.
+    /// </summary>
+    public async Task<ChangesAnswer?> ChangesAsync(string id, long since, string? after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         if (await FindAsync(connection, id, cancellationToken) is not { } dataset)
@@ -135,9 +148,23 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
             cursor = (v, key);
         }
 
+        // Versions before a move are stamped with their table; the first one after the last move is in the current table.
+        var moved = await connection.QuerySingleOrDefaultAsync<TableMove>(new CommandDefinition(
+            """
+            select v.version as Version, r.schema_version as SchemaVersion
+            from hub.versions v join hub.runs r on r.id = v.run_id
+            where v.dataset_id = @id and v.version > @since and v.table_name is null
+              and exists (select 1 from hub.versions o where o.dataset_id = @id and o.version > @since and o.table_name is not null)
+            order by v.version limit 1
+            """, new { id, since }, cancellationToken: cancellationToken));
+        if (moved is not null)
+        {
+            return new ChangesAnswer(null, moved);
+        }
+
         var changes = await ChangeFeed.ReadAsync(connection, dataset.TableName, since, dataset.CurrentVersion, cursor, limit, cancellationToken);
         var next = changes.Count == limit ? $"{changes[^1].Version}:{changes[^1].Key}" : null;
-        return new ChangePage(id, since, dataset.CurrentVersion, changes, next);
+        return new ChangesAnswer(new ChangePage(id, since, dataset.CurrentVersion, changes, next), null);
     }
 
     private async Task<IReadOnlyList<DatasetSummary>> QueryAsync(string where, object parameters, CancellationToken cancellationToken)

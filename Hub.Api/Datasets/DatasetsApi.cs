@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 
@@ -101,7 +102,16 @@ public static class DatasetsApi
             return TypedResults.Problem($"since must be 0 or more and limit between 1 and {10 * MaxPageSize}", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        return await queries.ChangesAsync(id, since ?? 0, after, limit ?? MaxPageSize, cancellationToken) is { } page ? TypedResults.Ok(page) : await NotFoundAsync(queries, id, cancellationToken);
+        return await queries.ChangesAsync(id, since ?? 0, after, limit ?? MaxPageSize, cancellationToken) switch
+        {
+            { Page: { } page } => TypedResults.Ok(page),
+            { Moved: { } moved } => TypedResults.Problem(
+                string.Create(CultureInfo.InvariantCulture, $"dataset '{id}' moved to a new table at version {moved.Version} (schema version {moved.SchemaVersion}); ")
+                + string.Create(CultureInfo.InvariantCulture, $"read the versions up to it with ?version= or export, then follow changes since {moved.Version}"),
+                statusCode: StatusCodes.Status410Gone,
+                title: "Moved to a new table"),
+            _ => await NotFoundAsync(queries, id, cancellationToken),
+        };
     }
 
     /// <summary>A <c>?version=</c> above the dataset's current version: it does not exist (yet).</summary>

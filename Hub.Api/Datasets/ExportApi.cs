@@ -36,14 +36,16 @@ public static class ExportApi
             return DatasetsApi.VersionNotFound(id, asked);
         }
 
+        // A version published before the dataset moved to a new table (a breaking schema version) is in its own table, with its own columns.
         var at = version ?? dataset.CurrentVersion;
+        var tableName = await DatasetRegistry.VersionTableAsync(connection, null, id, at, cancellationToken) ?? dataset.TableName;
         var columns = (await connection.QueryAsync<string>(new CommandDefinition(
             """
             select column_name from information_schema.columns
             where table_schema = 'open_data' and table_name = @TableName and column_name not like '\_%'
             order by ordinal_position
-            """, new { dataset.TableName }, cancellationToken: cancellationToken))).AsList();
-        var table = DatasetRegistry.QualifiedTable(dataset.TableName);
+            """, new { TableName = tableName }, cancellationToken: cancellationToken))).AsList();
+        var table = DatasetRegistry.QualifiedTable(tableName);
         var selected = format == "json"
             ? "(to_jsonb(t) - @system)::text"
             : string.Join(", ", columns.Select(c => $"to_jsonb(t.{DatasetRegistry.Quote(c)}) #>> '{{}}'"));

@@ -143,7 +143,11 @@ public sealed class RecordPages : IDisposable
             }
 
             connection ??= await dataSource.OpenConnectionAsync(cancellationToken);
-            var (page, sameHead) = await QueryPageAsync(connection, id, head, at, readCurrent: at == head.CurrentVersion, after, limit, cancellationToken);
+
+            // A version published before the dataset moved to a new table (a breaking schema version) is read from
+            // its own table, in its own columns.
+            var table = at == head.CurrentVersion ? head.TableName : await DatasetRegistry.VersionTableAsync(connection, null, id, at, cancellationToken) ?? head.TableName;
+            var (page, sameHead) = await QueryPageAsync(connection, id, head, table, at, readCurrent: at == head.CurrentVersion, after, limit, cancellationToken);
             await connection.DisposeAsync();
             connection = null;
             var body = Serialize(id, at, page, limit);
@@ -192,14 +196,14 @@ public sealed class RecordPages : IDisposable
     }
 
     /// <summary>
-    /// The records of version <paramref name="at"/>, as PostgreSQL's JSON array, with how many and the last key.
+    /// The records of version <paramref name="at"/> in <paramref name="table"/>, as PostgreSQL's JSON array, with how many and the last key.
     /// With <paramref name="readCurrent"/> it reads the partial index of current rows; the same statement reads the
     /// dataset's row, and if a publication came between <see cref="HeadAsync"/> and this statement the page is read again
     /// from the history (<c>_version_from</c>/<c>_version_to</c>),
     /// so a page never mixes versions. <c>SameHead</c> is false when the registration stamp moved in between.
     /// </summary>
     private static async Task<(PageRows Rows, bool SameHead)> QueryPageAsync(
-        NpgsqlConnection connection, string id, DatasetHead head, long at, bool readCurrent, string? after, int limit, CancellationToken cancellationToken)
+        NpgsqlConnection connection, string id, DatasetHead head, string table, long at, bool readCurrent, string? after, int limit, CancellationToken cancellationToken)
     {
         var current = readCurrent;
         while (true)
@@ -212,7 +216,7 @@ public sealed class RecordPages : IDisposable
                     select coalesce(json_agg(x.record order by x.key), '[]')::text as records, count(*)::int as count, max(x.key) as last
                     from (
                         select t._key as key, to_jsonb(t) - {SystemColumns} as record
-                        from {DatasetRegistry.QualifiedTable(head.TableName)} t
+                        from {DatasetRegistry.QualifiedTable(table)} t
                         where {(current ? "t._version_to is null" : "t._version_from <= $3 and (t._version_to is null or t._version_to > $3)")}
                           {(after is null ? string.Empty : "and t._key > $4")}
                         order by t._key

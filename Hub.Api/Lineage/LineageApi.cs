@@ -47,11 +47,22 @@ public static class LineageApi
         }
 
         // A dataset that moved to a new table (a breaking schema version) keeps its earlier versions in the old one.
+        // Their values are cut to the current table's columns: a column the schema no longer stores (a property
+        // marked to be dropped as personal data) stays in the old table for SQL, but is not served.
         var tables = (await connection.QueryAsync<string>(new CommandDefinition(
             "select distinct table_name from hub.versions where dataset_id = @dataset and table_name is not null", new { dataset }, cancellationToken: cancellationToken)))
             .Append(found.TableName).Distinct(StringComparer.Ordinal);
+        var columns = (await connection.QueryAsync<string>(new CommandDefinition(
+            """
+            select column_name from information_schema.columns
+            where table_schema = 'open_data' and table_name = @TableName and column_name not like '\_%'
+            """, new { found.TableName }, cancellationToken: cancellationToken))).ToArray();
         var history = string.Join("\nunion all\n", tables.Select(table =>
-            $"select _version_from, _version_to, _hash, _run_id, _batch, (to_jsonb(t) - @system)::text as values_json from {DatasetRegistry.QualifiedTable(table)} t where t._key = @key"));
+            $"""
+            select _version_from, _version_to, _hash, _run_id, _batch,
+                   (select coalesce(jsonb_object_agg(c.key, c.value), jsonb_build_object()) from jsonb_each(to_jsonb(t)) c where c.key = any(@columns))::text as values_json
+            from {DatasetRegistry.QualifiedTable(table)} t where t._key = @key
+            """));
         var versions = (await connection.QueryAsync<VersionRow, RecordOrigin, RecordVersion>(new CommandDefinition(
             $"""
             select t._version_from as VersionFrom, t._version_to as VersionTo, t._hash as ContentHash,
@@ -64,7 +75,7 @@ public static class LineageApi
             join hub.run_batches b on b.run_id = t._run_id and b.sequence = t._batch
             join hub.run_requests q on q.run_id = b.run_id and q.sequence = b.request_sequence
             order by t._version_from
-            """, new { system = DatasetRegistry.SystemColumns.ToArray(), key }, cancellationToken: cancellationToken),
+            """, new { columns, key }, cancellationToken: cancellationToken),
             (row, origin) => new RecordVersion(row.VersionFrom, row.VersionTo, row.ContentHash, JsonDocument.Parse(row.ValuesJson).RootElement.Clone(), origin),
             splitOn: nameof(RecordOrigin.RunId))).AsList();
         return versions.Count == 0

@@ -37,9 +37,11 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
 
     /// <summary>
     /// The format of the version entries appended now: format 2 digests rows without their null columns, so a column
-    /// added later by an additive schema change (null in older rows) leaves older digests intact; format 1 still verifies.
+    /// added later by an additive schema change (null in older rows) leaves older digests intact; format 3 adds to the
+    /// closed digest of the version that moved the dataset to a new table the rows it ended in the table it left.
+    /// Formats 1 and 2 still verify.
     /// </summary>
-    private const int VersionEntryFormat = 2;
+    private const int VersionEntryFormat = 3;
 
     // Entries are built by SQL from the stored rows, at append and again at verification, in UTC.
     // Format 1: the run record. Format 2 adds its requests: how many, and the SHA-256 over each request's
@@ -81,11 +83,16 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
         await AppendAsync(connection, transaction, "run", datasetId, runId, null, entry!, now, cancellationToken);
     }
 
-    /// <summary>Records the digests of what <paramref name="version"/> wrote and appends its entry, inside the publishing transaction.</summary>
-    internal static async Task AppendVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string datasetId, string tableName, long version, Guid runId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the digests of what <paramref name="version"/> wrote and appends its entry, inside the publishing
+    /// transaction; <paramref name="leftTable"/> is the table the dataset leaves with this version (a breaking schema
+    /// version), else null.
+    /// </summary>
+    internal static async Task AppendVersionAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string datasetId, string tableName, string? leftTable, long version, Guid runId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await UseUtcAsync(connection, transaction, cancellationToken);
-        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, version, VersionEntryFormat, cancellationToken);
+        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, leftTable, version, VersionEntryFormat, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "update hub.versions set rows_digest = @rows, closed_digest = @closed where dataset_id = @datasetId and version = @version",
             new { rows, closed, datasetId, version }, transaction, cancellationToken: cancellationToken));
@@ -195,18 +202,19 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
             return null;
         }
 
-        // A version published before its dataset moved to a new table (a breaking schema version) is in the old table.
-        var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-            "select coalesce(v.table_name, d.table_name) from hub.datasets d left join hub.versions v on v.dataset_id = d.id and v.version = @version where d.id = @datasetId",
-            new { datasetId, version }, transaction, cancellationToken: cancellationToken));
-        var (rows, closed) = await DigestsAsync(connection, transaction, table!, version!.Value, format, cancellationToken);
+        // A version published before its dataset moved to a new table (a breaking schema version) is in the old one;
+        // the version that moved it also ended the current rows of the table before it.
+        var table = await DatasetRegistry.VersionTableAsync(connection, transaction, datasetId!, version!.Value, cancellationToken);
+        var before = await DatasetRegistry.VersionTableAsync(connection, transaction, datasetId!, version.Value - 1, cancellationToken);
+        var left = version > 1 && before != table ? before : null;
+        var (rows, closed) = await DigestsAsync(connection, transaction, table!, left, version.Value, format, cancellationToken);
         if (rows != recorded.GetProperty("rows_digest").GetString())
         {
             return $"the rows this version published in {DatasetRegistry.QualifiedTable(table!)} were altered after publication";
         }
 
         return closed != recorded.GetProperty("closed_digest").GetString()
-            ? $"the set of rows this version replaced or deleted in {DatasetRegistry.QualifiedTable(table!)} was altered"
+            ? $"the set of rows this version replaced or deleted in {DatasetRegistry.QualifiedTable(table!)}{(left is null || format < 3 ? string.Empty : $" or ended in {DatasetRegistry.QualifiedTable(left)}")} was altered"
             : null;
     }
 
@@ -305,11 +313,16 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     /// SHA-256 over the SHA-256 of every row the version inserted, and over the keys of the rows it closed, both in key
     /// order. A row is all its columns but <c>_version_to</c>: in format 1 also without the columns added to the table
     /// after the version (<c>hub.added_columns</c>), from format 2 on without its null values (a column added later is
-    /// null in older rows), so an additive schema change leaves earlier digests intact.
+    /// null in older rows), so an additive schema change leaves earlier digests intact. From format 3 on, the closed
+    /// keys also count those of <paramref name="leftTable"/> (the table the dataset left with this version).
     /// </summary>
-    private static async Task<(string Rows, string Closed)> DigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, long version, int format, CancellationToken cancellationToken)
+    private static async Task<(string Rows, string Closed)> DigestsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, string? leftTable, long version, int format, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
+        var closedIn = format < 3 || leftTable is null
+            ? $"select t._key from {table} t where t._version_to = @version"
+            : $"select t._key from {table} t where t._version_to = @version union all select t._key from {DatasetRegistry.QualifiedTable(leftTable)} t where t._version_to = @version";
         var row = format < 2 ? "to_jsonb(t) - '_version_to' - added.columns" : "jsonb_strip_nulls(to_jsonb(t) - '_version_to')";
         return await connection.QuerySingleAsync<(string, string)>(new CommandDefinition(
             $"""
@@ -320,8 +333,8 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
                     (select coalesce(array_agg(column_name), array[]::text[]) as columns from hub.added_columns
                      where table_name = @tableName and after_version >= @version) added
                where t._version_from = @version),
-              (select encode(sha256(convert_to(coalesce(string_agg(t._key, E'\n' order by t._key), ''), 'UTF8')), 'hex')
-               from {table} t where t._version_to = @version)
+              (select encode(sha256(convert_to(coalesce(string_agg(c._key, E'\n' order by c._key), ''), 'UTF8')), 'hex')
+               from ({closedIn}) c)
             """, new { version, tableName }, transaction, cancellationToken: cancellationToken));
     }
 

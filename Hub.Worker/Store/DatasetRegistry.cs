@@ -37,6 +37,19 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                ?? TableName(datasetId);
     }
 
+    /// <summary>
+    /// The table that holds <paramref name="version"/>'s rows: a version published before the dataset moved to a new
+    /// table (a breaking schema version) is stamped with the table it was published in; later ones, and version 0,
+    /// are in the dataset's table. Null when the dataset is not registered.
+    /// </summary>
+    public static Task<string?> VersionTableAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string datasetId, long version, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "select coalesce(v.table_name, d.table_name) from hub.datasets d left join hub.versions v on v.dataset_id = d.id and v.version = @version where d.id = @datasetId",
+            new { datasetId, version }, transaction, cancellationToken: cancellationToken));
+    }
+
     public static string QualifiedTable(string tableName) => $"open_data.{Quote(tableName)}";
 
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
@@ -57,7 +70,7 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
     /// apply themselves. A breaking change (a property that changes type or is removed or renamed, a changed primary
     /// key) under the schema version already registered blocks the dataset: the reason is recorded in
     /// <c>hub.datasets.blocked_reason</c> and <see cref="BreakingSchemaChangeException"/> is thrown. Under a higher
-    /// schema version it creates the new table <c>&lt;table&gt;_v&lt;N&gt;</c>, which the next full run publishes into
+    /// schema version it creates the new table <c>&lt;table&gt;__v&lt;N&gt;</c>, which the next full run publishes into
     /// (the dataset keeps serving its current table until then).
     /// </summary>
     public async Task RegisterAsync(AgencyDefinition agency, DatasetDefinition dataset, CancellationToken cancellationToken)
@@ -78,14 +91,22 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         List<string> breaks = isNew ? [] : Breaks(existing, dataset.Schema, registered.PrimaryKey, dataset.PrimaryKey);
         if (breaks.Count > 0 && dataset.Schema.Version <= registered.SchemaVersion)
         {
-            var reason = $"schema version {dataset.Schema.Version} ({Path.GetFileName(dataset.Schema.Path)}) breaks the published table {QualifiedTable(table)}: "
-                         + string.Join("; ", breaks)
-                         + $". Nothing is published until the change is undone or the dataset declares 'schema_version: {registered.SchemaVersion + 1}' (a new table)";
-            await connection.ExecuteAsync(new CommandDefinition(
-                "update hub.datasets set blocked_reason = @reason, updated_at = @now where id = @Id and blocked_reason is distinct from @reason",
-                new { dataset.Id, reason, now }, transaction, cancellationToken: cancellationToken));
-            await transaction.CommitAsync(cancellationToken);
-            throw new BreakingSchemaChangeException(reason);
+            await BlockAsync(
+                $"schema version {dataset.Schema.Version} ({Path.GetFileName(dataset.Schema.Path)}) breaks the published table {QualifiedTable(table)}: "
+                + string.Join("; ", breaks)
+                + $". Nothing is published until the change is undone or the dataset declares 'schema_version: {registered.SchemaVersion + 1}' (a new table)");
+        }
+
+        // A new schema version's table is <table>__v<N>: dataset ids cannot hold "--", so no dataset's own table
+        // name holds "__" and the name is no other dataset's table. A table some dataset publishes, will publish or
+        // has published into is never dropped nor taken over (an earlier version of this dataset may hold the name).
+        var newTable = breaks.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"{TableName(dataset.Id)}__v{dataset.Schema.Version}") : null;
+        if (newTable is not null && await TableInUseAsync(connection, transaction, newTable, dataset.Id, cancellationToken))
+        {
+            await BlockAsync(
+                $"schema version {dataset.Schema.Version} ({Path.GetFileName(dataset.Schema.Path)}) breaks the published table {QualifiedTable(table)}: "
+                + string.Join("; ", breaks)
+                + $", and its new table {QualifiedTable(newTable)} already holds published data. Nothing is published until the dataset declares a schema_version above every one it has used");
         }
 
         if (breaks.Count > 0)
@@ -93,9 +114,14 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
             // A higher schema version: a table of its own, which the next full run publishes into. A pending table
             // of an earlier version was never published and goes; so does the incremental cursor (the run is full).
             var stale = pending;
-            pending = string.Create(CultureInfo.InvariantCulture, $"{TableName(dataset.Id)}_v{dataset.Schema.Version}");
+            pending = newTable!;
             foreach (var drop in new[] { stale, pending }.OfType<string>())
             {
+                if (drop == stale && await TableInUseAsync(connection, transaction, drop, dataset.Id, cancellationToken))
+                {
+                    continue;
+                }
+
                 await connection.ExecuteAsync(new CommandDefinition(
                     $"drop table if exists {QualifiedTable(drop)}; delete from hub.added_columns where table_name = @drop",
                     new { drop }, transaction, cancellationToken: cancellationToken));
@@ -164,7 +190,28 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
             transaction,
             cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
+
+        async Task BlockAsync(string reason)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "update hub.datasets set blocked_reason = @reason, updated_at = @now where id = @Id and blocked_reason is distinct from @reason",
+                new { dataset.Id, reason, now }, transaction, cancellationToken: cancellationToken));
+            await transaction.CommitAsync(cancellationToken);
+            throw new BreakingSchemaChangeException(reason);
+        }
     }
+
+    /// <summary>
+    /// Whether <paramref name="table"/> is a dataset's table, another dataset's pending table, or the table of a
+    /// published version: its rows are, or will be, published (<paramref name="datasetId"/>'s own pending table, never
+    /// published, does not count).
+    /// </summary>
+    private static Task<bool> TableInUseAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, string datasetId, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            select exists (select 1 from hub.datasets where table_name = @table or (pending_table = @table and id <> @datasetId))
+                or exists (select 1 from hub.versions where table_name = @table)
+            """, new { table, datasetId }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>
     /// Withdraws a registered dataset from publication (its file classifies it secret): the public read APIs stop

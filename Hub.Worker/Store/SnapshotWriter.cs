@@ -128,7 +128,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var run = await connection.QuerySingleOrDefaultAsync<RunState>(new CommandDefinition(
             """
-            select r.dataset_id as DatasetId, r.status as Status, r.mode as Mode, r.batch_count as BatchCount, r.fetched as Fetched, r.sync_cursor as SyncCursor,
+            select r.dataset_id as DatasetId, r.status as Status, r.mode as Mode, r.batch_count as BatchCount, r.fetched as Fetched, r.sync_cursor as SyncCursor, r.schema_version as SchemaVersion,
                    (select count(*) from hub.run_batches b where b.run_id = r.id) as StagedBatches,
                    (select coalesce(sum(valid), 0) from hub.run_batches b where b.run_id = r.id) as Valid,
                    (select coalesce(sum(rejected), 0) from hub.run_batches b where b.run_id = r.id) as Rejected
@@ -149,8 +149,20 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         // A dataset moving to a new table (a new schema version) publishes into it; the switch commits with the version.
-        var dataset = await connection.QuerySingleAsync<(long CurrentVersion, string TableName, long RowCount, string PublishedTable)>(new CommandDefinition(
-            "select current_version, coalesce(pending_table, table_name), row_count, table_name from hub.datasets where id = @DatasetId for update", new { run.DatasetId }, transaction, cancellationToken: cancellationToken));
+        var dataset = await connection.QuerySingleAsync<(long CurrentVersion, string TableName, long RowCount, string PublishedTable, int SchemaVersion)>(new CommandDefinition(
+            "select current_version, coalesce(pending_table, table_name), row_count, table_name, schema_version from hub.datasets where id = @DatasetId for update",
+            new { run.DatasetId }, transaction, cancellationToken: cancellationToken));
+
+        // A schema version registered while the run was under way (runs are refused only when they start): its
+        // records follow the old schema, and a partial run would publish a partial table into the new one.
+        if (run.SchemaVersion != dataset.SchemaVersion || (dataset.TableName != dataset.PublishedTable && run.Mode != "full"))
+        {
+            await RunStore.MarkFailedAsync(connection, transaction, runId,
+                $"the dataset's schema changed during the run (version {run.SchemaVersion} → {dataset.SchemaVersion}); rerun", now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }
+
         if (run.Fetched == 0 && dataset.RowCount > 0 && run.Mode == "full")
         {
             await RunStore.MarkFailedAsync(connection, transaction, runId,
@@ -222,7 +234,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             connection, transaction, runId, run.DatasetId, (run.Fetched ?? 0, run.Valid, run.Rejected, counts.Duplicates), (rowCount, dataset.RowCount), quality.Value, finished, logger, cancellationToken);
         if (changed)
         {
-            await AuditChain.AppendVersionAsync(connection, transaction, run.DatasetId, dataset.TableName, version, runId, finished, cancellationToken);
+            await AuditChain.AppendVersionAsync(
+                connection, transaction, run.DatasetId, dataset.TableName, dataset.PublishedTable != dataset.TableName ? dataset.PublishedTable : null, version, runId, finished, cancellationToken);
         }
 
         if (run.SyncCursor is not null)
@@ -246,8 +259,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
     public async IAsyncEnumerable<RecordChange> StreamVersionChangesAsync(string datasetId, long version, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var table = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-            "select table_name from hub.datasets where id = @datasetId", new { datasetId }, cancellationToken: cancellationToken));
+        // A version whose events were still unsent when the dataset moved to a new table is in the old one.
+        var table = await DatasetRegistry.VersionTableAsync(connection, null, datasetId, version, cancellationToken);
         await foreach (var change in ChangeFeed.StreamVersionAsync(connection, table!, version, cancellationToken))
         {
             yield return change;
@@ -344,7 +357,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             Duplicates: staged - distinct);
     }
 
-    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, string? SyncCursor, long StagedBatches, long Valid, long Rejected);
+    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, string? SyncCursor, int SchemaVersion, long StagedBatches, long Valid, long Rejected);
 
     private sealed record MergeCounts(long Inserted, long Updated, long Deleted, long Unchanged, long Duplicates);
 }

@@ -88,7 +88,7 @@ public sealed class AtomicityTests(HubFixture hub)
         // Schema version 2 declares the change: a new table, published by the next full run; version 1 stays readable by SQL.
         TestAgency.Serve(hub.Agency, "it-retype", textWards);
         agency.Write(textSchema, schemaVersion: 2);
-        await agency.UntilAsync("select pending_table = 'it_retype_v2' and blocked_reason is null from hub.datasets where id = @id", "new table pending");
+        await agency.UntilAsync("select pending_table = 'it_retype__v2' and blocked_reason is null from hub.datasets where id = @id", "new table pending");
         using (var early = await PushAsync(key, textWards))
         {
             Assert.Equal(HttpStatusCode.Conflict, early.StatusCode);
@@ -98,9 +98,9 @@ public sealed class AtomicityTests(HubFixture hub)
         var run = await hub.SyncAsync("it-retype");
 
         Assert.Equal(("succeeded", 2L, 20L), (run.Status, run.Version, run.Inserted));
-        Assert.Equal("it_retype_v2", await hub.QueryScalarAsync<string>("select table_name from hub.datasets where id = 'it-retype'"));
+        Assert.Equal("it_retype__v2", await hub.QueryScalarAsync<string>("select table_name from hub.datasets where id = 'it-retype'"));
         Assert.Equal("text", await hub.QueryScalarAsync<string>(
-            "select data_type from information_schema.columns where table_schema = 'open_data' and table_name = 'it_retype_v2' and column_name = 'dan_so'"));
+            "select data_type from information_schema.columns where table_schema = 'open_data' and table_name = 'it_retype__v2' and column_name = 'dan_so'"));
         Assert.Equal("it_retype", await hub.QueryScalarAsync<string>("select table_name from hub.versions where dataset_id = 'it-retype' and version = 1"));
         Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from open_data.it_retype where _version_to is null"));
         var lineage = await hub.Api.GetFromJsonAsync<RecordLineage>("/api/lineage/it-retype/22001");
@@ -110,14 +110,57 @@ public sealed class AtomicityTests(HubFixture hub)
         Assert.Equal(2L, page!.Version);
         Assert.Equal(20, page.Records.Count);
         Assert.All(page.Records, r => Assert.EndsWith(" người", r.GetProperty("dan_so").GetString(), StringComparison.Ordinal));
+
+        // Version 1 stays readable where it is: records (by version and as of its time), export and its change events.
+        var old = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-retype/records?limit=100&version=1");
+        Assert.Equal(20, old!.Records.Count);
+        Assert.All(old.Records, r => Assert.Equal(JsonValueKind.Number, r.GetProperty("dan_so").ValueKind));
+        var publishedAt = await hub.QueryScalarAsync<DateTime>("select published_at from hub.versions where dataset_id = 'it-retype' and version = 1");
+        var asOf = await hub.Api.GetFromJsonAsync<RecordPage>($"/api/datasets/it-retype/records?limit=100&asOf={Uri.EscapeDataString(new DateTimeOffset(publishedAt).ToString("O", System.Globalization.CultureInfo.InvariantCulture))}");
+        Assert.Equal((1L, 20), (asOf!.Version, asOf.Records.Count));
+        var export = await hub.Api.GetFromJsonAsync<List<JsonElement>>("/api/datasets/it-retype/export?format=json&version=1");
+        Assert.Equal(20, export!.Count);
+        var events = new List<RecordChange>();
+        await foreach (var change in hub.Worker.Services.GetRequiredService<SnapshotWriter>().StreamVersionChangesAsync("it-retype", 1, CancellationToken.None))
+        {
+            events.Add(change);
+        }
+
+        Assert.Equal(20, events.Count(e => e.Op == "c"));
+
+        // The change feed reads one table: across the move it answers 410 Gone with where to go on; from the move on, all created.
+        using (var across = await hub.Api.GetAsync("/api/datasets/it-retype/changes?since=0"))
+        {
+            Assert.Equal(HttpStatusCode.Gone, across.StatusCode);
+            Assert.Contains("moved to a new table at version 2 (schema version 2)", await across.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var changes = await hub.Api.GetFromJsonAsync<ChangePage>("/api/datasets/it-retype/changes?since=1");
+        Assert.Equal(20, changes!.Changes.Count(c => c is { Version: 2, Op: "c" }));
+
         using (var pushed = await PushAsync(key, textWards.Take(1).ToList()))
         {
             Assert.Equal(HttpStatusCode.Accepted, pushed.StatusCode);
         }
 
-        // Version 1 is verified in the table that holds it.
-        var audit = await hub.Worker.Services.GetRequiredService<AuditChain>().VerifyAsync(CancellationToken.None);
-        Assert.True(audit.Intact, audit.FirstBroken);
+        // Version 1 is verified in the table that holds it, and the move's version answers for the rows it ended there.
+        var audit = hub.Worker.Services.GetRequiredService<AuditChain>();
+        var verified = await audit.VerifyAsync(CancellationToken.None);
+        Assert.True(verified.Intact, verified.FirstBroken);
+        Assert.Equal(1L, await hub.QueryScalarAsync<long>("with u as (update open_data.it_retype set _version_to = null where _key = '22001' returning 1) select count(*) from u"));
+        try
+        {
+            var reopened = await audit.VerifyAsync(CancellationToken.None);
+            Assert.Contains("version 2", reopened.FirstBroken, StringComparison.Ordinal);
+            Assert.Contains("ended in open_data.\"it_retype\" was altered", reopened.FirstBroken, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await hub.QueryScalarAsync<long>("with u as (update open_data.it_retype set _version_to = 2 where _key = '22001' returning 1) select count(*) from u");
+        }
+
+        verified = await audit.VerifyAsync(CancellationToken.None);
+        Assert.True(verified.Intact, verified.FirstBroken);
     }
 
     private async Task<(string KeyId, string Key)> IssueKeyAsync(string agency)
