@@ -15,15 +15,13 @@ namespace Hub.IntegrationTests;
 [Collection(HubTestGroup.Name)]
 public sealed class AtomicityTests(HubFixture hub)
 {
-    private static List<object> Wards(int count, string suffix) => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i, suffix)).ToList();
-
     [Fact]
     public async Task Readers_see_version_one_or_version_two_never_a_mix_while_a_run_publishes()
     {
-        TestAgency.Serve(hub.Agency, "it-atomic", Wards(2000, " v1"));
+        TestAgency.Serve(hub.Agency, "it-atomic", TestAgency.Wards(2000, " v1"));
         Assert.Equal(1L, (await hub.SyncAsync("it-atomic")).Version);
         var firstPage = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-atomic/records?limit=1000");
-        TestAgency.Serve(hub.Agency, "it-atomic", Wards(2000, " v2"));
+        TestAgency.Serve(hub.Agency, "it-atomic", TestAgency.Wards(2000, " v2"));
 
         var sync = hub.SyncAsync("it-atomic");
         var reads = 0;
@@ -51,7 +49,7 @@ public sealed class AtomicityTests(HubFixture hub)
     public async Task A_property_that_changes_type_stops_the_dataset_until_a_new_schema_version_is_declared()
     {
         using var agency = new OwnAgency(hub, "it-retype");
-        TestAgency.Serve(hub.Agency, "it-retype", Wards(20, ""));
+        TestAgency.Serve(hub.Agency, "it-retype", TestAgency.Wards(20, ""));
         agency.Write(TestAgency.WardSchema);
         await agency.RegisteredAsync(1, "dan_so");
         Assert.Equal(1L, (await hub.SyncAsync("it-retype")).Version);

@@ -18,12 +18,10 @@ namespace Hub.IntegrationTests;
 [Collection(HubTestGroup.Name)]
 public sealed class ConsistencyTests(HubFixture hub)
 {
-    private static List<object> Wards(int count) => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i)).ToList();
-
     [Fact]
     public async Task A_run_whose_unchanged_records_another_run_changed_meanwhile_fails_and_publishes_nothing()
     {
-        TestAgency.Serve(hub.Agency, "it-unchanged-race", Wards(10));
+        TestAgency.Serve(hub.Agency, "it-unchanged-race", TestAgency.Wards(10));
         await hub.SyncAsync("it-unchanged-race");
         var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-unchanged-race")!;
         var runs = hub.Worker.Services.GetRequiredService<RunStore>();
@@ -37,7 +35,7 @@ public sealed class ConsistencyTests(HubFixture hub)
         await runs.RecordRequestAsync(runId, 0, page, CancellationToken.None);
 
         // ...but before its merge a full sync publishes version 2, which changes 22001.
-        var changed = Wards(10);
+        var changed = TestAgency.Wards(10);
         changed[0] = TestAgency.Ward(1, " (đổi tên)");
         TestAgency.Serve(hub.Agency, "it-unchanged-race", changed);
         Assert.Equal(2L, (await hub.SyncAsync("it-unchanged-race")).Version);
@@ -61,7 +59,7 @@ public sealed class ConsistencyTests(HubFixture hub)
     [Fact]
     public async Task A_version_that_is_not_published_yet_is_not_found_for_records_and_export()
     {
-        TestAgency.Serve(hub.Agency, "it-future-version", Wards(3));
+        TestAgency.Serve(hub.Agency, "it-future-version", TestAgency.Wards(3));
         await hub.SyncAsync("it-future-version");
 
         foreach (var path in new[] { "records?version=2", "export?version=2", "export?format=json&version=2", "export?version=-1" })
@@ -78,7 +76,7 @@ public sealed class ConsistencyTests(HubFixture hub)
         Assert.Equal(HttpStatusCode.OK, (await hub.Api.GetAsync("/api/datasets/it-future-version/export?version=0")).StatusCode);
 
         // Once published, the same number answers.
-        TestAgency.Serve(hub.Agency, "it-future-version", Wards(4));
+        TestAgency.Serve(hub.Agency, "it-future-version", TestAgency.Wards(4));
         await hub.SyncAsync("it-future-version");
         var second = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-future-version/records?version=2");
         Assert.Equal((2L, 4), (second!.Version, second.Records.Count));
@@ -87,7 +85,7 @@ public sealed class ConsistencyTests(HubFixture hub)
     [Fact]
     public async Task Quarantined_records_whose_replay_run_failed_are_replayed_again()
     {
-        var records = Wards(4);
+        var records = TestAgency.Wards(4);
         records[1] = new Dictionary<string, object?> { ["ma_xa"] = "22002", ["ten_xa"] = "Xã âm", ["dan_so"] = -5 };
         records[2] = new Dictionary<string, object?> { ["ma_xa"] = "22003", ["ten_xa"] = "Xã âm nữa", ["dan_so"] = -7 };
         TestAgency.Serve(hub.Agency, "it-replay-failed", records);

@@ -14,8 +14,6 @@ namespace Hub.IntegrationTests;
 [Collection(HubTestGroup.Name)]
 public sealed class EventDeliveryTests(HubFixture hub)
 {
-    private static List<object> Wards(int count, string suffix = "") => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i, suffix)).ToList();
-
     [Fact]
     public async Task A_publish_that_fails_after_the_commit_is_sent_again_with_every_part_and_the_version()
     {
@@ -23,7 +21,7 @@ public sealed class EventDeliveryTests(HubFixture hub)
         var failure = new FailOnce("it-outbox", part: 2);
         using (hub.Worker.Services.GetRequiredService<IBus>().ConnectPublishObserver(failure))
         {
-            TestAgency.Serve(hub.Agency, "it-outbox", Wards(1200));
+            TestAgency.Serve(hub.Agency, "it-outbox", TestAgency.Wards(1200));
             var run = await hub.SyncAsync("it-outbox");
             Assert.Equal(("succeeded", 1L), (run.Status, run.Version!.Value));
             await follower.WaitForAsync(received => received.Any(m => m is DatasetVersionPublished { Version: 1 }));
@@ -44,7 +42,7 @@ public sealed class EventDeliveryTests(HubFixture hub)
     public async Task A_version_left_unsent_by_a_stopped_worker_is_sent_by_the_sweep_and_always_before_the_next_version()
     {
         await using var follower = await Follower.StartAsync("it-outbox-sweep");
-        TestAgency.Serve(hub.Agency, "it-outbox-sweep", Wards(30));
+        TestAgency.Serve(hub.Agency, "it-outbox-sweep", TestAgency.Wards(30));
         await hub.SyncAsync("it-outbox-sweep");
         await follower.WaitForAsync(received => received.Any(m => m is DatasetVersionPublished { Version: 1 }));
 
@@ -59,7 +57,7 @@ public sealed class EventDeliveryTests(HubFixture hub)
         Assert.Equal(1L, await hub.QueryScalarAsync<long>(CountUnsent));
 
         // Another dataset whose events cannot be read (its table renamed by hand), swept first by name, does not hold it back.
-        TestAgency.Serve(hub.Agency, "it-outbox-broken", Wards(3));
+        TestAgency.Serve(hub.Agency, "it-outbox-broken", TestAgency.Wards(3));
         await hub.SyncAsync("it-outbox-broken");
         var table = await hub.QueryScalarAsync<string>("select table_name from hub.datasets where id = 'it-outbox-broken'");
         await hub.QueryScalarAsync<int>($"alter table open_data.{table} rename to {table}_away; update hub.versions set events_sent_at = null where dataset_id = 'it-outbox-broken'; select 1");
@@ -78,7 +76,7 @@ public sealed class EventDeliveryTests(HubFixture hub)
 
         // Left unsent again, then the next version is published: version 1 goes out first.
         await hub.QueryScalarAsync<int>(Unsent);
-        TestAgency.Serve(hub.Agency, "it-outbox-sweep", Wards(30, " (mới)"));
+        TestAgency.Serve(hub.Agency, "it-outbox-sweep", TestAgency.Wards(30, " (mới)"));
         Assert.Equal(2L, (await hub.SyncAsync("it-outbox-sweep")).Version);
         await follower.WaitForAsync(received => received.Any(m => m is DatasetVersionPublished { Version: 2 }));
 

@@ -18,15 +18,13 @@ public sealed class RecordPageTests(HubFixture hub)
 {
     private const string Dataset = "it-record-cache";
 
-    private static List<object> Wards(int count, string suffix) => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i, suffix)).ToList();
-
     private static void AssertAll(RecordPage page, string suffix) =>
         Assert.All(page.Records, r => Assert.EndsWith(suffix, r.GetProperty("ten_xa").GetString(), StringComparison.Ordinal));
 
     [Fact]
     public async Task A_page_kept_in_memory_is_never_served_after_a_newer_version_is_published()
     {
-        TestAgency.Serve(hub.Agency, Dataset, Wards(30, " v1"));
+        TestAgency.Serve(hub.Agency, Dataset, TestAgency.Wards(30, " v1"));
         Assert.Equal(1L, (await hub.SyncAsync(Dataset)).Version);
         Assert.True(hub.ApiServices.GetRequiredService<DatasetHeads>().Listening);
         const string url = $"/api/datasets/{Dataset}/records?limit=10";
@@ -45,7 +43,7 @@ public sealed class RecordPageTests(HubFixture hub)
         Assert.Equal(etagOfVersion1, revalidated.Headers.ETag);
         Assert.Empty(await revalidated.Content.ReadAsByteArrayAsync());
 
-        TestAgency.Serve(hub.Agency, Dataset, Wards(30, " v2"));
+        TestAgency.Serve(hub.Agency, Dataset, TestAgency.Wards(30, " v2"));
         Assert.Equal(2L, (await hub.SyncAsync(Dataset)).Version);
 
         // Version 2 becomes visible (the publication's notification drops what the API kept); every page read on
@@ -93,7 +91,7 @@ public sealed class RecordPageTests(HubFixture hub)
     [Fact]
     public async Task The_page_keeps_its_json_shape()
     {
-        TestAgency.Serve(hub.Agency, "it-record-shape", Wards(3, string.Empty));
+        TestAgency.Serve(hub.Agency, "it-record-shape", TestAgency.Wards(3, string.Empty));
         var run = await hub.SyncAsync("it-record-shape");
 
         var response = await hub.Api.GetAsync($"/api/datasets/it-record-shape/records?limit=2&version={run.Version}");

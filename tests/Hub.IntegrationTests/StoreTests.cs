@@ -22,14 +22,12 @@ namespace Hub.IntegrationTests;
 [Collection(HubTestGroup.Name)]
 public sealed class StoreTests(HubFixture hub)
 {
-    private static List<object> Wards(int count) => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i)).ToList();
-
     [Fact]
     public async Task The_audit_chain_verifies_and_names_a_row_or_run_edited_by_sql()
     {
-        TestAgency.Serve(hub.Agency, "it-audit", Wards(20));
+        TestAgency.Serve(hub.Agency, "it-audit", TestAgency.Wards(20));
         await hub.SyncAsync("it-audit");
-        var changed = Wards(20);
+        var changed = TestAgency.Wards(20);
         changed[3] = TestAgency.Ward(4, " mới");
         TestAgency.Serve(hub.Agency, "it-audit", changed);
         var second = await hub.SyncAsync("it-audit");
@@ -65,9 +63,9 @@ public sealed class StoreTests(HubFixture hub)
     [Fact]
     public async Task Versions_changes_as_of_and_lineage_tell_the_history_of_a_record()
     {
-        TestAgency.Serve(hub.Agency, "it-events", Wards(5));
+        TestAgency.Serve(hub.Agency, "it-events", TestAgency.Wards(5));
         var first = await hub.SyncAsync("it-events");
-        var updated = Wards(5).Where((_, i) => i != 1).ToList();
+        var updated = TestAgency.Wards(5).Where((_, i) => i != 1).ToList();
         updated[0] = TestAgency.Ward(1, " (sáp nhập)");
         updated.Add(TestAgency.Ward(6));
         TestAgency.Serve(hub.Agency, "it-events", updated);
@@ -159,9 +157,9 @@ public sealed class StoreTests(HubFixture hub)
         await follower.StartAsync();
         try
         {
-            TestAgency.Serve(hub.Agency, "it-redelivery", Wards(1200));
+            TestAgency.Serve(hub.Agency, "it-redelivery", TestAgency.Wards(1200));
             await hub.SyncAsync("it-redelivery");
-            var next = Wards(1200).Where((_, i) => i % 100 != 7).ToList();
+            var next = TestAgency.Wards(1200).Where((_, i) => i % 100 != 7).ToList();
             next[0] = TestAgency.Ward(1, " đổi");
             TestAgency.Serve(hub.Agency, "it-redelivery", next);
             await hub.SyncAsync("it-redelivery");
@@ -228,7 +226,7 @@ public sealed class StoreTests(HubFixture hub)
     [Fact]
     public async Task Quarantined_records_that_pass_after_a_schema_fix_are_replayed_with_their_original_lineage()
     {
-        var records = Wards(6);
+        var records = TestAgency.Wards(6);
         records[1] = new Dictionary<string, object?> { ["ma_xa"] = "22002", ["ten_xa"] = "Xã âm", ["dan_so"] = -5 };
         records[2] = new Dictionary<string, object?> { ["ma_xa"] = "22003", ["ten_xa"] = "Xã âm nữa", ["dan_so"] = -7 };
         records[3] = new Dictionary<string, object?> { ["ma_xa"] = "22004", ["ten_xa"] = string.Empty, ["dan_so"] = 1 };

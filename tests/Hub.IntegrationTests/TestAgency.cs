@@ -100,6 +100,9 @@ public static class TestAgency
         File.WriteAllText(Path.Combine(folder, "zz-broken.yaml"), "version: 1\nagency:\n  code: BROKEN\n  name: x\ndatasets:\n  - id: broken-one\n    titel: typo\n");
     }
 
+    /// <summary>Wards 1..<paramref name="count"/> (<see cref="Ward"/>), as records to serve.</summary>
+    public static List<object> Wards(int count, string suffix = "") => Enumerable.Range(1, count).Select(i => (object)Ward(i, suffix)).ToList();
+
     public static Dictionary<string, object?> Ward(int i, string suffix = "") => new()
     {
         ["ma_xa"] = (22000 + i).ToString("00000", CultureInfo.InvariantCulture),
