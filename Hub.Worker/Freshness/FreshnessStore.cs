@@ -241,16 +241,19 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
             return StatementResult.UnknownDataset;
         }
 
+        // The statement and its audit entry are one transaction: if the append fails, no statement is left to refuse a retry.
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var added = await connection.ExecuteAsync(new CommandDefinition(
             insert + " values (@dataset, @period, @reason, @by, @now) on conflict do nothing",
-            new { dataset, period, reason, by, now = now.ToUniversalTime() }, cancellationToken: cancellationToken));
+            new { dataset, period, reason, by, now = now.ToUniversalTime() }, transaction, cancellationToken: cancellationToken));
         if (added == 0)
         {
             return StatementResult.AlreadyRecorded;
         }
 
-        await audit.AppendEventAsync(action, dataset, new { period, reason, by }, cancellationToken);
+        await audit.AppendEventAsync(connection, transaction, action, dataset, new { period, reason, by }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         return StatementResult.Recorded;
     }
 }
