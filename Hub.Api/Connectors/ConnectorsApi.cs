@@ -42,14 +42,14 @@ public static class ConnectorsApi
             ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) =>
             {
                 await scheduler.PauseJob(key, cancellationToken);
-                await audit.AppendEventAsync("pause", dataset, new { by = AccessPolicies.Signature(user) }, cancellationToken);
+                await audit.AppendEventAsync("pause", dataset, By(user), cancellationToken);
             }, cancellationToken)).WithSummary("Stops the connector's schedule until resumed").RequireAuthorization(AccessPolicies.Operator);
         group.MapPost("/{dataset}/resume", (ISchedulerFactory schedulers, NpgsqlDataSource dataSource, AuditChain audit, ClaimsPrincipal user, TimeProvider time, string dataset, CancellationToken cancellationToken) =>
             ChangeAsync(schedulers, dataSource, dataset, async (scheduler, key) =>
             {
                 await AutoPause.ClearAsync(dataSource, dataset, time.GetUtcNow(), cancellationToken);
                 await scheduler.ResumeJob(key, cancellationToken);
-                await audit.AppendEventAsync("resume", dataset, new { by = AccessPolicies.Signature(user) }, cancellationToken);
+                await audit.AppendEventAsync("resume", dataset, By(user), cancellationToken);
             }, cancellationToken)).WithSummary("Resumes a paused connector's schedule (also one that paused itself after repeated failures: its reason is cleared and failures are counted anew)").RequireAuthorization(AccessPolicies.Operator);
         group.MapPost("/{dataset}/reset", ResetAsync).WithSummary("Clears the incremental-sync cursor: the next run is a full refresh").RequireAuthorization(AccessPolicies.Operator);
         group.MapPost("/{dataset}/backfill", BackfillAsync).WithSummary("Sets the incremental-sync cursor: the next run asks for the records since ?from= (minus the look-back)").RequireAuthorization(AccessPolicies.Operator);
@@ -64,7 +64,7 @@ public static class ConnectorsApi
         }
 
         await cursors.ResetAsync(dataset, cancellationToken);
-        await audit.AppendEventAsync("reset", dataset, new { by = AccessPolicies.Signature(user) }, cancellationToken);
+        await audit.AppendEventAsync("reset", dataset, By(user), cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -121,25 +121,24 @@ public static class ConnectorsApi
         return TypedResults.Ok<IReadOnlyList<ConnectorStatus>>(statuses);
     }
 
-    private static async Task<Results<Accepted, ProblemHttpResult>> RunAsync(ISchedulerFactory schedulers, NpgsqlDataSource dataSource, string dataset, CancellationToken cancellationToken)
+    private static async Task<Results<Accepted, ProblemHttpResult>> RunAsync(
+        ISchedulerFactory schedulers, HubCatalog catalog, RunStore runs, SyncCursors cursors, AuditChain audit, ClaimsPrincipal user, string dataset, CancellationToken cancellationToken)
     {
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        if (catalog.Find(dataset) is not { } entry)
         {
-            var state = await connection.QuerySingleOrDefaultAsync<(string? Id, string? Blocked, string? Withdrawn)>(new CommandDefinition(
-                "select id, blocked_reason, withdrawn_reason from hub.datasets where id = @dataset", new { dataset }, cancellationToken: cancellationToken));
-            if (state.Id is null)
-            {
-                return NotFound(dataset);
-            }
+            return NotFound(dataset);
+        }
 
-            if ((state.Withdrawn ?? state.Blocked) is { } reason)
-            {
-                return TypedResults.Problem($"dataset '{dataset}' does not run: {reason}", statusCode: StatusCodes.Status409Conflict, title: "Conflict");
-            }
+        // The job's run is a full refresh unless the dataset is incremental and has a cursor (see DatasetSync).
+        var fullRefresh = entry.Dataset.Incremental is null || await cursors.GetAsync(dataset, cancellationToken) is null;
+        if (await runs.RefusalAsync(entry.Dataset, fullRefresh, cancellationToken) is { } refusal)
+        {
+            return TypedResults.Problem(refusal, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
         }
 
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         await scheduler.TriggerJob(SyncDatasetJob.KeyFor(dataset), new JobDataMap { [SyncDatasetJob.TriggerKey] = "manual" }, cancellationToken);
+        await audit.AppendEventAsync("manual run", dataset, By(user), cancellationToken);
         return TypedResults.Accepted($"/api/runs?dataset={Uri.EscapeDataString(dataset)}");
     }
 
@@ -161,6 +160,9 @@ public static class ConnectorsApi
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "select exists (select 1 from hub.datasets where id = @dataset)", new { dataset }, cancellationToken: cancellationToken));
     }
+
+    /// <summary>The details of an audit event: who acted, from the caller's key.</summary>
+    private static object By(ClaimsPrincipal user) => new { by = AccessPolicies.Signature(user) };
 
     private static ProblemHttpResult NotFound(string dataset) =>
         TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);

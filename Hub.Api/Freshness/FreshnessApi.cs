@@ -8,10 +8,13 @@ using Microsoft.Extensions.Options;
 namespace Hub.Api.Freshness;
 
 /// <summary>
-/// A waiver or a "no change for this period" confirmation of one dataset's obligation. <c>By</c> is recorded from the
-/// caller's key (its holder and key id); a <c>by</c> in the request body is ignored.
+/// A waiver or a "no change for this period" confirmation of one dataset's obligation, as requested. Who gave it is
+/// not part of the request: it is recorded from the caller's key (see <see cref="RecordedStatement"/>).
 /// </summary>
-public sealed record FreshnessStatement(string? Dataset, string? Period, string? Reason, string? By);
+public sealed record FreshnessStatement(string? Dataset, string? Period, string? Reason);
+
+/// <summary>A recorded waiver or confirmation: the period as normalized, and <c>By</c>, the caller key's holder and key id.</summary>
+public sealed record RecordedStatement(string Dataset, string Period, string Reason, string By);
 
 public static class FreshnessApi
 {
@@ -34,7 +37,7 @@ public static class FreshnessApi
             .WithSummary("The agency confirms, with its own key, that one of its datasets did not change for an ended period: the obligation is fulfilled")
             .RequireAuthorization(AccessPolicies.Agency);
         endpoints.MapGet("/api/agencies/{code}/compliance", ComplianceAsync).WithTags("Freshness")
-            .WithSummary("An agency's compliance over a range of days (default: the current quarter), as of a cut-off");
+            .WithSummary("An agency's compliance over a range of days (default: the quarterly report window holding the as-of day), as of a cut-off");
         endpoints.MapGet("/api/reports/quarterly/{year:int}/{quarter}", QuarterlyAsync).WithTags("Freshness")
             .WithSummary("The quarterly compliance report per agency as JSON, CSV or printable HTML (Vietnamese; lang=en for English)");
         return endpoints;
@@ -73,7 +76,7 @@ public static class FreshnessApi
             ? BadRequest("limit must be between 1 and 1000")
             : TypedResults.Ok(await store.EventsAsync(dataset, limit ?? 100, cancellationToken));
 
-    private static async Task<Results<Created<FreshnessStatement>, ProblemHttpResult>> StatementAsync(
+    private static async Task<Results<Created<RecordedStatement>, ProblemHttpResult>> StatementAsync(
         FreshnessStore store, TimeProvider time, ClaimsPrincipal user, FreshnessStatement body, bool waiver, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(body.Dataset) || string.IsNullOrWhiteSpace(body.Reason))
@@ -108,7 +111,7 @@ public static class FreshnessApi
             return BadRequest($"dataset '{body.Dataset}' owes no obligation for period {period.Id}: its registration and cycle history decide its periods (GET /api/freshness?dataset={body.Dataset})");
         }
 
-        var statement = body with { Period = period.Id, By = AccessPolicies.Signature(user) };
+        var statement = new RecordedStatement(body.Dataset, period.Id, body.Reason, AccessPolicies.Signature(user));
         var recorded = waiver
             ? await store.AddWaiverAsync(body.Dataset, period.Id, body.Reason, statement.By, now, cancellationToken)
             : await store.AddConfirmationAsync(body.Dataset, period.Id, body.Reason, statement.By, now, cancellationToken);

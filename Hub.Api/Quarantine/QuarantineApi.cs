@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
 using Hub.Api.Access;
@@ -45,7 +46,7 @@ public static class QuarantineApi
             .ToList());
     }
 
-    private static async Task<Results<Ok<ReplayResult>, ProblemHttpResult>> ReplayAsync(QuarantineReplay replay, string? dataset, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ReplayResult>, ProblemHttpResult>> ReplayAsync(QuarantineReplay replay, ClaimsPrincipal user, string? dataset, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(dataset))
         {
@@ -54,7 +55,7 @@ public static class QuarantineApi
 
         try
         {
-            return await replay.ReplayAsync(dataset, cancellationToken) is { } result
+            return await replay.ReplayAsync(dataset, AccessPolicies.Signature(user), cancellationToken) is { } result
                 ? TypedResults.Ok(result)
                 : TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
         }

@@ -3,6 +3,7 @@ using Dapper;
 using Hub.Core.Catalog;
 using Hub.Core.Freshness;
 using Hub.Worker.Store;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace Hub.Worker.Freshness;
@@ -33,9 +34,10 @@ public enum StatementResult
 
 /// <summary>
 /// Reads what the freshness rules need from the store (datasets, cycle history, versions, runs, waivers,
-/// confirmations, period coverage) and records waivers and "no change" confirmations.
+/// confirmations, period coverage) and records waivers and "no change" confirmations. A dataset withdrawn as secret
+/// owes nothing: it is left out of obligations, the connector view and the reports.
 /// </summary>
-public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules rules, AuditChain audit)
+public sealed partial class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules rules, AuditChain audit, ILogger<FreshnessStore> logger)
 {
     private sealed record DatasetRow(string Id, string AgencyCode, string TableName, string SchemaJson, DateTimeOffset RegisteredAt);
 
@@ -82,7 +84,7 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
             left join lateral (
                 select sum(x.valid + x.quarantined) as checked, sum(x.quarantined) as quarantined from hub.runs x
                 where x.dataset_id = d.id and x.status <> 'running' and x.finished_at >= @start and x.finished_at < @end) r on true
-            where d.registered_at <= @cutOff and (@agency::text is null or d.agency_code = @agency)
+            where d.registered_at <= @cutOff and d.withdrawn_reason is null and (@agency::text is null or d.agency_code = @agency)
             group by d.agency_code
             """, new { start = start.ToUniversalTime(), end = end.ToUniversalTime(), cutOff = cutOff.ToUniversalTime(), agency }, cancellationToken: cancellationToken));
         return ComplianceReport.Build(title, from, to, cutOff, generatedAt, obligations, activity);
@@ -122,7 +124,7 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
             from hub.datasets d
             left join lateral (
                 select r.started_at, r.status from hub.runs r where r.dataset_id = d.id and r.started_at <= @now order by r.started_at desc limit 1) l on true
-            where d.registered_at <= @now
+            where d.registered_at <= @now and d.withdrawn_reason is null
             order by d.agency_code, d.id
             """, new { now = now.ToUniversalTime() }, cancellationToken: cancellationToken));
         return rows.Select(r =>
@@ -148,16 +150,20 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
         return rows.AsList();
     }
 
-    /// <summary>The histories of the selected datasets, with every fact the rules may use.</summary>
+    /// <summary>
+    /// The histories of the selected datasets, with every fact the rules may use; withdrawn datasets are left out. A
+    /// dataset whose period coverage cannot be read is left out too (and logged), so it never hides the others.
+    /// </summary>
     public async Task<IReadOnlyList<DatasetHistory>> HistoriesAsync(string? agency, string? dataset, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var selection = new { agency, dataset };
-        const string Selected = "(select id from hub.datasets where (@agency::text is null or agency_code = @agency) and (@dataset::text is null or id = @dataset))";
+        const string Where = "withdrawn_reason is null and (@agency::text is null or agency_code = @agency) and (@dataset::text is null or id = @dataset)";
+        const string Selected = $"(select id from hub.datasets where {Where})";
         var datasets = (await connection.QueryAsync<DatasetRow>(new CommandDefinition(
-            """
+            $"""
             select id as Id, agency_code as AgencyCode, table_name as TableName, schema_json::text as SchemaJson, registered_at as RegisteredAt
-            from hub.datasets where (@agency::text is null or agency_code = @agency) and (@dataset::text is null or id = @dataset)
+            from hub.datasets where {Where}
             order by id
             """, selection, cancellationToken: cancellationToken))).AsList();
         var cycles = (await connection.QueryAsync<(string DatasetId, string Cycle, DateTimeOffset EffectiveFrom)>(new CommandDefinition(
@@ -179,15 +185,26 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
         var histories = new List<DatasetHistory>(datasets.Count);
         foreach (var d in datasets)
         {
-            var coverage = PeriodField(d.SchemaJson) is { } field
-                ? await CoverageAsync(connection, d.Id, d.TableName, field, cancellationToken)
-                : null;
+            Dictionary<long, HashSet<string>?>? coverage = null;
+            if (PeriodField(d.SchemaJson) is { } field)
+            {
+                try
+                {
+                    coverage = await CoverageAsync(connection, d.Id, d.TableName, field, cancellationToken);
+                }
+                catch (PostgresException e)
+                {
+                    LogCoverageUnreadable(logger, d.Id, e);
+                    continue;
+                }
+            }
+
             histories.Add(new DatasetHistory(
                 d.Id,
                 d.AgencyCode,
                 d.RegisteredAt,
                 cycles[d.Id].Select(c => new CycleChange(FreshnessNames.TryParseCycle(c.Cycle, out var cycle) ? cycle : UpdateCycle.Irregular, c.EffectiveFrom)).ToList(),
-                versions[d.Id].Select(v => new PublicationFact(v.Version, v.PublishedAt, coverage is null ? null : coverage.GetValueOrDefault(v.Version) ?? new HashSet<string>())).ToList(),
+                versions[d.Id].Select(v => new PublicationFact(v.Version, v.PublishedAt, coverage is null ? null : coverage.TryGetValue(v.Version, out var covered) ? covered : new HashSet<string>())).ToList(),
                 runs[d.Id].Select(r => r.FinishedAt).ToList(),
                 waivers[d.Id].Select(w => new Waiver(w.Period, w.Reason, w.By, w.At)).ToList(),
                 confirmations[d.Id].Select(c => new NoChangeConfirmation(c.Period, c.Reason, c.By, c.At)).ToList()));
@@ -218,20 +235,51 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
 
     /// <summary>
     /// For each version of the dataset, the periods covered by the records it published (inserted or updated: the rows
-    /// whose <c>_version_from</c> is that version), read from their period-field values (see <see cref="ReportingPeriod.CoveredBy"/>).
+    /// whose <c>_version_from</c> is that version), read from their period-field values (see <see cref="ReportingPeriod.CoveredBy"/>)
+    /// in the version's own table (<c>hub.versions.table_name</c>, or the dataset's <paramref name="currentTable"/>), so
+    /// versions published before a switch to a new table keep their coverage. A version whose table has no column for
+    /// <paramref name="field"/> (a breaking change renamed it, and the new table is still pending) maps to null: its
+    /// periods cannot be read, and the rules count it as for a dataset without a period field.
     /// </summary>
-    private static async Task<Dictionary<long, HashSet<string>>> CoverageAsync(NpgsqlConnection connection, string datasetId, string tableName, string field, CancellationToken cancellationToken)
+    private static async Task<Dictionary<long, HashSet<string>?>> CoverageAsync(NpgsqlConnection connection, string datasetId, string currentTable, string field, CancellationToken cancellationToken)
     {
-        var rows = await connection.QueryAsync<(long Version, string Value)>(new CommandDefinition(
-            $"""
-            select distinct v.version, t.{DatasetRegistry.Quote(field)}::text
-            from hub.versions v
-            join {DatasetRegistry.QualifiedTable(tableName)} t on t._version_from = v.version
-            where v.dataset_id = @datasetId and t.{DatasetRegistry.Quote(field)} is not null
-            """, new { datasetId }, cancellationToken: cancellationToken));
-        return rows
-            .GroupBy(r => r.Version)
-            .ToDictionary(g => g.Key, g => ReportingPeriod.CoveredBy(g.Select(r => r.Value)));
+        var tables = await connection.QueryAsync<(string Table, bool HasField)>(new CommandDefinition(
+            """
+            select t.name, exists (
+                select 1 from information_schema.columns c
+                where c.table_schema = 'open_data' and c.table_name = t.name and c.column_name = @field)
+            from (select distinct coalesce(v.table_name, @currentTable) as name from hub.versions v where v.dataset_id = @datasetId) t
+            """, new { datasetId, currentTable, field }, cancellationToken: cancellationToken));
+        var coverage = new Dictionary<long, HashSet<string>?>();
+        foreach (var (table, hasField) in tables)
+        {
+            if (!hasField)
+            {
+                var versions = await connection.QueryAsync<long>(new CommandDefinition(
+                    "select version from hub.versions where dataset_id = @datasetId and coalesce(table_name, @currentTable) = @table",
+                    new { datasetId, currentTable, table }, cancellationToken: cancellationToken));
+                foreach (var version in versions)
+                {
+                    coverage[version] = null;
+                }
+
+                continue;
+            }
+
+            var rows = await connection.QueryAsync<(long Version, string Value)>(new CommandDefinition(
+                $"""
+                select distinct v.version, t.{DatasetRegistry.Quote(field)}::text
+                from hub.versions v
+                join {DatasetRegistry.QualifiedTable(table)} t on t._version_from = v.version
+                where v.dataset_id = @datasetId and coalesce(v.table_name, @currentTable) = @table and t.{DatasetRegistry.Quote(field)} is not null
+                """, new { datasetId, currentTable, table }, cancellationToken: cancellationToken));
+            foreach (var g in rows.GroupBy(r => r.Version))
+            {
+                coverage[g.Key] = ReportingPeriod.CoveredBy(g.Select(r => r.Value));
+            }
+        }
+
+        return coverage;
     }
 
     private async Task<StatementResult> AddStatementAsync(string action, string insert, string dataset, string period, string reason, string by, DateTimeOffset now, CancellationToken cancellationToken)
@@ -241,16 +289,22 @@ public sealed class FreshnessStore(NpgsqlDataSource dataSource, FreshnessRules r
             return StatementResult.UnknownDataset;
         }
 
+        // The statement and its audit entry are one transaction: if the append fails, no statement is left to refuse a retry.
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var added = await connection.ExecuteAsync(new CommandDefinition(
             insert + " values (@dataset, @period, @reason, @by, @now) on conflict do nothing",
-            new { dataset, period, reason, by, now = now.ToUniversalTime() }, cancellationToken: cancellationToken));
+            new { dataset, period, reason, by, now = now.ToUniversalTime() }, transaction, cancellationToken: cancellationToken));
         if (added == 0)
         {
             return StatementResult.AlreadyRecorded;
         }
 
-        await audit.AppendEventAsync(action, dataset, new { period, reason, by }, cancellationToken);
+        await audit.AppendEventAsync(connection, transaction, action, dataset, new { period, reason, by }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         return StatementResult.Recorded;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Freshness of {DatasetId} left out: its period coverage could not be read")]
+    private static partial void LogCoverageUnreadable(ILogger logger, string datasetId, Exception exception);
 }

@@ -26,8 +26,9 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
     /// <summary>
     /// Returns null when the dataset is not in the catalogue; throws <see cref="DatasetRefusedException"/> when it takes
     /// no partial run now (blocked by a breaking schema change, withdrawn, or waiting for a full run into a new table).
+    /// <paramref name="by"/> (who asked: the operator key's signature) is chained with the replay's audit event.
     /// </summary>
-    public async Task<ReplayResult?> ReplayAsync(string datasetId, CancellationToken cancellationToken)
+    public async Task<ReplayResult?> ReplayAsync(string datasetId, string by, CancellationToken cancellationToken)
     {
         if (catalog.Find(datasetId) is not { } entry)
         {
@@ -75,6 +76,24 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
         }
 
         var runId = await runs.StartAsync(entry.Dataset, RunTrigger.Replay, cancellationToken);
+        try
+        {
+            // The records are claimed by the run and the replay is chained in one transaction, before any batch is sent:
+            // a replay is either claimed and audited, or neither (its run failed, its records replayable again).
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "update hub.quarantine set replayed_run_id = @runId where id = any(@ids)",
+                new { runId, ids = passed.Select(p => p.Candidate.Id).ToArray() }, transaction, cancellationToken: cancellationToken));
+            await audit.AppendEventAsync(connection, transaction, "quarantine replay", datasetId, new { run = runId, @checked = candidates.Count, passed = passed.Count, by }, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException)
+        {
+            await runs.FailAsync(runId, $"replay not recorded: {e.Message}", CancellationToken.None);
+            throw;
+        }
+
         var batches = 0;
         var requests = passed.GroupBy(p => (p.Candidate.RunId, p.Candidate.RequestSequence)).ToList();
         for (var sequence = 0; sequence < requests.Count; sequence++)
@@ -87,16 +106,8 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
             }
         }
 
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "update hub.quarantine set replayed_run_id = @runId where id = any(@ids)",
-                new { runId, ids = passed.Select(p => p.Candidate.Id).ToArray() }, cancellationToken: cancellationToken));
-        }
-
         await bus.Publish(new RunFetchCompleted(runId, datasetId, batches, passed.Count), cancellationToken);
         LogReplayed(logger, datasetId, runId, passed.Count, candidates.Count);
-        await audit.AppendEventAsync("quarantine replay", datasetId, new { run = runId, @checked = candidates.Count, passed = passed.Count }, cancellationToken);
         return new ReplayResult(runId, candidates.Count, passed.Count, candidates.Count - passed.Count);
     }
 

@@ -101,19 +101,29 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     }
 
     /// <summary>
-    /// Appends an operator action (an audit event: pause, resume, reset, backfill, waiver, confirmation, key issued
-    /// or revoked, quarantine replay) once it has taken effect. <paramref name="details"/> is serialized as JSON; it
+    /// Appends an operator action (an audit event: manual run, pause, resume, reset, backfill, waiver, confirmation, key
+    /// issued or revoked, quarantine replay) once it has taken effect. <paramref name="details"/> is serialized as JSON; it
     /// must hold no secret.
     /// </summary>
     public async Task AppendEventAsync(string action, string? datasetId, object details, CancellationToken cancellationToken)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await AppendEventAsync(connection, transaction, action, datasetId, details, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends an operator action inside <paramref name="transaction"/>, the one that makes the action take effect: the
+    /// action and its entry are written together or not at all, so a failed append never leaves an unaudited action.
+    /// </summary>
+    public async Task AppendEventAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string action, string? datasetId, object details, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
         ArgumentException.ThrowIfNullOrWhiteSpace(action);
         var now = time.GetUtcNow();
         var entry = JsonSerializer.Serialize(new { action, dataset = datasetId, at = now, details }, JsonSerializerOptions.Web);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await AppendAsync(connection, transaction, "event", datasetId, null, null, entry, now, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>The last entry, or null while the chain is empty.</summary>

@@ -78,8 +78,13 @@ public sealed class AtomicityTests(HubFixture hub)
             Assert.Contains("changes type from bigint to text", await push.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        Assert.Equal(HttpStatusCode.Conflict, (await hub.OperatorApi.PostAsync("/api/quarantine/replay?dataset=it-retype", null)).StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, (await hub.OperatorApi.PostAsync("/api/connectors/it-retype/run", null)).StatusCode);
+        var replay = await hub.OperatorApi.PostAsync("/api/quarantine/replay?dataset=it-retype", null);
+        var manual = await hub.OperatorApi.PostAsync("/api/connectors/it-retype/run", null);
+        Assert.Equal((HttpStatusCode.Conflict, HttpStatusCode.Conflict), (replay.StatusCode, manual.StatusCode));
+        // The same refusal (RunStore's), worded once.
+        var refusal = (await replay.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString();
+        Assert.StartsWith("dataset 'it-retype' is blocked: ", refusal, StringComparison.Ordinal);
+        Assert.Equal(refusal, (await manual.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
         Assert.Equal("bigint", await hub.QueryScalarAsync<string>(
             "select data_type from information_schema.columns where table_schema = 'open_data' and table_name = 'it_retype' and column_name = 'dan_so'"));
 

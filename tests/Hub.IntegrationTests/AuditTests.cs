@@ -1,7 +1,11 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Dapper;
 using Hub.Worker.Cli;
 using Hub.Worker.Freshness;
 using Hub.Worker.Access;
+using Hub.Worker.Quarantine;
 using Hub.Worker.Store;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -155,10 +159,21 @@ public sealed class AuditTests(HubFixture hub)
     public async Task Operator_actions_are_chained_as_audit_events()
     {
         var before = await hub.QueryScalarAsync<long>("select coalesce(max(seq), 0) from hub.audit_log");
+        var signature = $"it-operator (key {hub.OperatorKey.KeyId})";
 
-        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-audit-events/pause", null)).StatusCode);
-        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-audit-events/resume", null)).StatusCode);
-        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-audit-events/reset", null)).StatusCode);
+        // A manual run quarantines a ward; once its record passes (as after a fix), a replay publishes it.
+        QuarantineOneWard("it-audit-events");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.OperatorApi.PostAsync("/api/connectors/it-audit-events/run", null)).StatusCode);
+        var run = await hub.WaitForLatestRunAsync("it-audit-events");
+        Assert.Equal(("manual", "succeeded", 1L), (run.Trigger, run.Status, run.Quarantined));
+        await FixQuarantinedWardAsync("it-audit-events");
+        var replayed = await hub.OperatorApi.PostAsync("/api/quarantine/replay?dataset=it-audit-events", null);
+        Assert.Equal(HttpStatusCode.OK, replayed.StatusCode);
+        Assert.Equal("succeeded", (await hub.WaitForRunAsync((await replayed.Content.ReadFromJsonAsync<ReplayResult>())!.RunId!.Value)).Status);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-audit-events/pause", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-audit-events/resume", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-audit-events/reset", null)).StatusCode);
         var keys = hub.ApiServices.GetRequiredService<ApiKeys>();
         var issued = await keys.IssueAsync("TEST", KeyRoles.Agency, CancellationToken.None);
         Assert.True(await keys.RevokeAsync(issued.KeyId, [KeyRoles.Agency], CancellationToken.None));
@@ -166,21 +181,82 @@ public sealed class AuditTests(HubFixture hub)
         Assert.Equal(StatementResult.Recorded, await freshness.AddWaiverAsync("it-audit-events", "2026-01", "đơn vị sáp nhập", "kiểm thử", TimeProvider.System.GetUtcNow(), CancellationToken.None));
 
         await using var connection = new NpgsqlConnection(hub.ConnectionString);
-        var events = (await connection.QueryAsync<(string Kind, string? DatasetId, string Action, string Entry)>(
-            "select kind, dataset_id, entry->>'action', entry::text from hub.audit_log where seq > @before order by seq", new { before })).ToList();
+        var events = (await connection.QueryAsync<(long Seq, string? DatasetId, string Action, string Entry)>(
+            "select seq, dataset_id, entry->>'action', entry::text from hub.audit_log where seq > @before and kind = 'event' order by seq", new { before })).ToList();
         Assert.Equal(
-            [("event", "it-audit-events", "pause"), ("event", "it-audit-events", "resume"), ("event", "it-audit-events", "reset"), ("event", null, "key issued"), ("event", null, "key revoked"), ("event", "it-audit-events", "waiver")],
-            events.Select(e => (e.Kind, e.DatasetId, e.Action)));
-        Assert.All(events.Take(3), e => Assert.Contains($"it-operator (key {hub.OperatorKey.KeyId})", e.Entry, StringComparison.Ordinal));
-        Assert.Contains(issued.KeyId, events[3].Entry, StringComparison.Ordinal);
-        Assert.DoesNotContain(issued.Key, events[3].Entry, StringComparison.Ordinal);
+            [("it-audit-events", "manual run"), ("it-audit-events", "quarantine replay"), ("it-audit-events", "pause"), ("it-audit-events", "resume"), ("it-audit-events", "reset"), (null, "key issued"), (null, "key revoked"), ("it-audit-events", "waiver")],
+            events.Select(e => (e.DatasetId, e.Action)));
+        Assert.All(events.Take(5), e => Assert.Contains(signature, e.Entry, StringComparison.Ordinal));
+        Assert.Contains(issued.KeyId, events[5].Entry, StringComparison.Ordinal);
+        Assert.DoesNotContain(issued.Key, events[5].Entry, StringComparison.Ordinal);
         Assert.True((await Chain.VerifyAsync(CancellationToken.None)).Intact);
 
-        await connection.ExecuteAsync("update hub.audit_log set entry = jsonb_set(entry, '{action}', '\"run\"') where seq = @seq", new { seq = before + 1 });
+        var seq = events[2].Seq;
+        await connection.ExecuteAsync("update hub.audit_log set entry = jsonb_set(entry, '{action}', '\"run\"') where seq = @seq", new { seq });
         var altered = await Chain.VerifyAsync(CancellationToken.None);
-        Assert.Contains($"entry #{before + 1} (event of it-audit-events): its content does not match its hash", altered.FirstBroken, StringComparison.Ordinal);
-        await connection.ExecuteAsync("update hub.audit_log set entry = jsonb_set(entry, '{action}', '\"pause\"') where seq = @seq", new { seq = before + 1 });
+        Assert.Contains($"entry #{seq} (event of it-audit-events): its content does not match its hash", altered.FirstBroken, StringComparison.Ordinal);
+        await connection.ExecuteAsync("update hub.audit_log set entry = jsonb_set(entry, '{action}', '\"pause\"') where seq = @seq", new { seq });
         Assert.True((await Chain.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task An_operator_action_whose_audit_entry_cannot_be_chained_does_not_take_effect()
+    {
+        QuarantineOneWard("it-audit-atomic");
+        Assert.Equal(1L, (await hub.SyncAsync("it-audit-atomic")).Quarantined);
+        await FixQuarantinedWardAsync("it-audit-atomic");
+        var freshness = hub.ApiServices.GetRequiredService<FreshnessStore>();
+        var replay = hub.ApiServices.GetRequiredService<QuarantineReplay>();
+        await using var connection = new NpgsqlConnection(hub.ConnectionString);
+
+        // The chain refuses the dataset's audit events, as if its append failed.
+        await connection.ExecuteAsync(
+            """
+            create function hub.it_refuse_event() returns trigger language plpgsql as $$
+            begin
+                if new.kind = 'event' and new.dataset_id = 'it-audit-atomic' then raise exception 'audit log unavailable'; end if;
+                return new;
+            end $$;
+            create trigger it_refuse_event before insert on hub.audit_log for each row execute function hub.it_refuse_event();
+            """);
+        try
+        {
+            await Assert.ThrowsAsync<PostgresException>(() => freshness.AddWaiverAsync("it-audit-atomic", "2026-M01", "lý do", "kiểm thử", TimeProvider.System.GetUtcNow(), CancellationToken.None));
+            await Assert.ThrowsAsync<PostgresException>(() => replay.ReplayAsync("it-audit-atomic", "kiểm thử", CancellationToken.None));
+
+            Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.freshness_waivers where dataset_id = 'it-audit-atomic'"));
+            Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.quarantine where dataset_id = 'it-audit-atomic' and replayed_run_id is not null"));
+            Assert.Equal("failed", await hub.QueryScalarAsync<string>("select status from hub.runs where dataset_id = 'it-audit-atomic' and trigger = 'replay'"));
+        }
+        finally
+        {
+            await connection.ExecuteAsync("drop trigger it_refuse_event on hub.audit_log; drop function hub.it_refuse_event()");
+        }
+
+        // Retried once the chain takes entries again: both are recorded, and chained.
+        Assert.Equal(StatementResult.Recorded, await freshness.AddWaiverAsync("it-audit-atomic", "2026-M01", "lý do", "kiểm thử", TimeProvider.System.GetUtcNow(), CancellationToken.None));
+        var result = await replay.ReplayAsync("it-audit-atomic", "kiểm thử", CancellationToken.None);
+        Assert.Equal(1, result!.Passed);
+        Assert.Equal("succeeded", (await hub.WaitForRunAsync(result.RunId!.Value)).Status);
+        Assert.Equal(["waiver", "quarantine replay"], await connection.QueryAsync<string>("select entry->>'action' from hub.audit_log where dataset_id = 'it-audit-atomic' and kind = 'event' order by seq"));
+        Assert.True((await Chain.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    /// <summary>Serves three wards of which the second has a negative population: a run quarantines it.</summary>
+    private void QuarantineOneWard(string dataset)
+    {
+        var records = Wards(3);
+        records[1] = new Dictionary<string, object?> { ["ma_xa"] = "22002", ["ten_xa"] = "Xã âm", ["dan_so"] = -5 };
+        TestAgency.Serve(hub.Agency, dataset, records);
+    }
+
+    /// <summary>The quarantined ward's record now passes, as it would after a schema fix.</summary>
+    private async Task FixQuarantinedWardAsync(string dataset)
+    {
+        await using var connection = new NpgsqlConnection(hub.ConnectionString);
+        await connection.ExecuteAsync(
+            "update hub.quarantine set payload = @payload where dataset_id = @dataset and key = '22002'",
+            new { dataset, payload = JsonSerializer.Serialize(TestAgency.Ward(2)) });
     }
 
     [Fact]

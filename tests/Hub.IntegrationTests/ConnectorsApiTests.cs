@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using Hub.Api.Connectors;
-using Hub.Api.Runs;
 
 namespace Hub.IntegrationTests;
 
@@ -22,20 +21,8 @@ public sealed class ConnectorsApiTests(HubFixture hub)
         var accepted = await hub.OperatorApi.PostAsync("/api/connectors/it-manual/run", null);
 
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        RunSummary? run = null;
-        while (waited.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            run = (await hub.Api.GetFromJsonAsync<List<RunSummary>>("/api/runs?dataset=it-manual"))!.FirstOrDefault();
-            if (run is { Status: not "running" })
-            {
-                break;
-            }
-
-            await Task.Delay(200);
-        }
-
-        Assert.Equal(("manual", "succeeded", 4L), (run!.Trigger, run.Status, run.Inserted));
+        var run = await hub.WaitForLatestRunAsync("it-manual");
+        Assert.Equal(("manual", "succeeded", 4L), (run.Trigger, run.Status, run.Inserted));
         Assert.Equal(run.Id, (await StatusAsync("it-manual")).LastRun!.Id);
 
         TestAgency.Fail(hub.Agency, "it-manual", 500);

@@ -101,12 +101,12 @@ public sealed class ConsistencyTests(HubFixture hub)
         {
             var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), runs, hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 
-            var result = await replay.ReplayAsync("it-replay-failed", CancellationToken.None);
+            var result = await replay.ReplayAsync("it-replay-failed", "it-operator", CancellationToken.None);
 
             Assert.Equal((2, 2), (result!.Checked, result.Passed));
             var run = await hub.WaitForRunAsync(result.RunId!.Value);
             Assert.Equal(("succeeded", 2L), (run.Status, run.Inserted));
-            var again = await replay.ReplayAsync("it-replay-failed", CancellationToken.None);
+            var again = await replay.ReplayAsync("it-replay-failed", "it-operator", CancellationToken.None);
             Assert.Equal((null, 0), (again!.RunId, again.Passed));
         });
     }

@@ -154,6 +154,30 @@ public sealed class HubFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Waits (bounded) until the dataset's newest run, other than <paramref name="previous"/>, has ended: a run started
+    /// through the API (<c>POST /api/connectors/{dataset}/run</c>), whose id the caller does not know.
+    /// </summary>
+    public async Task<RunSummary> WaitForLatestRunAsync(string datasetId, Guid? previous = null)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var run = (await Api.GetFromJsonAsync<List<RunSummary>>($"/api/runs?dataset={datasetId}"))!.FirstOrDefault();
+            if (run is { Status: not "running" } && run.Id != previous)
+            {
+                return run;
+            }
+
+            if (waited.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException($"no run of {datasetId} ended within 60 s: {run}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public async Task<T> QueryScalarAsync<T>(string sql, object? parameters = null)
     {
         await using var connection = new NpgsqlConnection(ConnectionString);

@@ -253,7 +253,7 @@ public sealed class StoreTests(HubFixture hub)
         var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), hub.Worker.Services.GetRequiredService<RunStore>(),
             hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 
-        var result = await replay.ReplayAsync("it-replay", CancellationToken.None);
+        var result = await replay.ReplayAsync("it-replay", "it-operator", CancellationToken.None);
 
         Assert.NotNull(result!.RunId);
         Assert.Equal((2, 1, 1), (result.Checked, result.Passed, result.StillFailing));
@@ -269,7 +269,7 @@ public sealed class StoreTests(HubFixture hub)
         Assert.True(current.Records.Single(r => r.GetProperty("ma_xa").GetString() == "22003").GetProperty("dan_so").GetInt32() > 0);
         Assert.DoesNotContain(current.Records, r => r.GetProperty("ma_xa").GetString() == "22004");
 
-        var again = await replay.ReplayAsync("it-replay", CancellationToken.None);
+        var again = await replay.ReplayAsync("it-replay", "it-operator", CancellationToken.None);
         Assert.Equal((null, 1, 0), (again!.RunId, again.Checked, again.Passed));
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Hub.Core.Freshness;
 using Hub.Worker.Access;
 using Hub.Worker.Cli;
@@ -207,6 +208,11 @@ public sealed class FreshnessApiTests(HubFixture hub)
         var m02 = obligations!.Single(o => o.Period == "2026-M02");
         Assert.Equal((ObligationState.Late, true), (m02.State, m02.ConfirmedNoChange)); // confirmed today, long after Mar 15
         Assert.Equal(ObligationState.Missing, obligations!.Single(o => o.Period == "2025-M12").State);
+
+        // Who gave a statement comes from the key: the request type does not advertise a "by".
+        using var openApi = JsonDocument.Parse(await hub.Api.GetStringAsync("/openapi/v1.json"));
+        var request = openApi.RootElement.GetProperty("components").GetProperty("schemas").GetProperty(nameof(Hub.Api.Freshness.FreshnessStatement)).GetProperty("properties");
+        Assert.Equal(["dataset", "period", "reason"], request.EnumerateObject().Select(p => p.Name));
     }
 
     [Fact]
