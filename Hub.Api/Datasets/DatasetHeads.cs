@@ -108,7 +108,7 @@ public sealed partial class DatasetChangeListener(
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException or TimeoutException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 LogLost(logger, e);
             }

@@ -44,8 +44,10 @@ public sealed partial class CatalogReloader(
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Npgsql.NpgsqlException or Quartz.SchedulerException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever one reload runs into (a file half written, the store or the scheduler away, a dataset the
+                // registry refuses), the loop goes on: a failed background service would stop the whole host.
                 LogReloadFailed(logger, e);
             }
         }
