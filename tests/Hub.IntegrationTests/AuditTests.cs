@@ -17,16 +17,14 @@ namespace Hub.IntegrationTests;
 [Collection(HubTestGroup.Name)]
 public sealed class AuditTests(HubFixture hub)
 {
-    private static List<object> Wards(int count, string suffix = "") => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i, suffix)).ToList();
-
     private AuditChain Chain => hub.Worker.Services.GetRequiredService<AuditChain>();
 
     [Fact]
     public async Task Verify_names_rows_runs_versions_requests_counters_and_payloads_changed_outside_the_hub()
     {
-        TestAgency.Serve(hub.Agency, "it-audit-cover", Wards(20));
+        TestAgency.Serve(hub.Agency, "it-audit-cover", TestAgency.Wards(20));
         await hub.SyncAsync("it-audit-cover");
-        TestAgency.Serve(hub.Agency, "it-audit-cover", Wards(21, " (2)"));
+        TestAgency.Serve(hub.Agency, "it-audit-cover", TestAgency.Wards(21, " (2)"));
         var second = await hub.SyncAsync("it-audit-cover");
         var intact = await Chain.VerifyAsync(CancellationToken.None);
         Assert.True(intact.Intact, intact.FirstBroken);
@@ -80,9 +78,9 @@ public sealed class AuditTests(HubFixture hub)
     [Fact]
     public async Task Removing_the_last_entries_with_their_run_and_version_is_noticed_and_an_anchored_head_names_it()
     {
-        TestAgency.Serve(hub.Agency, "it-audit-tail", Wards(10));
+        TestAgency.Serve(hub.Agency, "it-audit-tail", TestAgency.Wards(10));
         await hub.SyncAsync("it-audit-tail");
-        TestAgency.Serve(hub.Agency, "it-audit-tail", Wards(12, " (2)"));
+        TestAgency.Serve(hub.Agency, "it-audit-tail", TestAgency.Wards(12, " (2)"));
         var last = await hub.SyncAsync("it-audit-tail");
         Assert.Equal(2L, last.Version);
         var anchor = (await Chain.VerifyAsync(CancellationToken.None)).Head!.Hash;
@@ -119,7 +117,7 @@ public sealed class AuditTests(HubFixture hub)
     [Fact]
     public async Task A_run_entry_written_before_requests_were_chained_still_verifies()
     {
-        TestAgency.Serve(hub.Agency, "it-audit-cover", Wards(20));
+        TestAgency.Serve(hub.Agency, "it-audit-cover", TestAgency.Wards(20));
         await hub.SyncAsync("it-audit-cover");
         await using var connection = new NpgsqlConnection(hub.ConnectionString);
         var last = await connection.QuerySingleAsync<(long Seq, string Kind, string Entry, string PrevHash, string Hash)>(
@@ -142,7 +140,7 @@ public sealed class AuditTests(HubFixture hub)
     [Fact]
     public async Task A_column_added_by_an_additive_schema_change_leaves_published_versions_intact()
     {
-        TestAgency.Serve(hub.Agency, "it-audit-cover", Wards(20));
+        TestAgency.Serve(hub.Agency, "it-audit-cover", TestAgency.Wards(20));
         await hub.SyncAsync("it-audit-cover");
         await using var connection = new NpgsqlConnection(hub.ConnectionString);
         await connection.ExecuteAsync("alter table open_data.it_audit_cover add column ghi_chu text");
@@ -245,7 +243,7 @@ public sealed class AuditTests(HubFixture hub)
     /// <summary>Serves three wards of which the second has a negative population: a run quarantines it.</summary>
     private void QuarantineOneWard(string dataset)
     {
-        var records = Wards(3);
+        var records = TestAgency.Wards(3);
         records[1] = new Dictionary<string, object?> { ["ma_xa"] = "22002", ["ten_xa"] = "Xã âm", ["dan_so"] = -5 };
         TestAgency.Serve(hub.Agency, dataset, records);
     }
@@ -262,7 +260,7 @@ public sealed class AuditTests(HubFixture hub)
     [Fact]
     public async Task The_audit_command_prints_the_head_exits_0_when_intact_and_1_with_the_broken_link()
     {
-        TestAgency.Serve(hub.Agency, "it-audit-cover", Wards(20));
+        TestAgency.Serve(hub.Agency, "it-audit-cover", TestAgency.Wards(20));
         await hub.SyncAsync("it-audit-cover");
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Hub"] = hub.ConnectionString }).Build();
         var head = await Chain.HeadAsync(CancellationToken.None);

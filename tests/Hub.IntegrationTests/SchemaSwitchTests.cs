@@ -14,15 +14,13 @@ public sealed class SchemaSwitchTests(HubFixture hub)
 {
     private static readonly string WithoutArea = TestAgency.WardSchema.Replace("\"dien_tich\": { \"type\": \"number\" },", "", StringComparison.Ordinal);
 
-    private static List<object> Wards(int count) => Enumerable.Range(1, count).Select(i => (object)TestAgency.Ward(i)).ToList();
-
     [Fact]
     public async Task A_new_schema_version_never_takes_the_table_of_a_dataset_whose_id_ends_in_its_version()
     {
         using var x = new OwnAgency(hub, "it-sw-x");
         using var xv2 = new OwnAgency(hub, "it-sw-x-v2");
-        TestAgency.Serve(hub.Agency, "it-sw-x", Wards(5));
-        TestAgency.Serve(hub.Agency, "it-sw-x-v2", Wards(7));
+        TestAgency.Serve(hub.Agency, "it-sw-x", TestAgency.Wards(5));
+        TestAgency.Serve(hub.Agency, "it-sw-x-v2", TestAgency.Wards(7));
         x.Write(TestAgency.WardSchema);
         xv2.Write(TestAgency.WardSchema);
         await x.RegisteredAsync(1, "dien_tich");
@@ -44,7 +42,7 @@ public sealed class SchemaSwitchTests(HubFixture hub)
     public async Task A_schema_version_declared_again_never_drops_the_table_it_published_into()
     {
         using var agency = new OwnAgency(hub, "it-sw-reuse");
-        TestAgency.Serve(hub.Agency, "it-sw-reuse", Wards(6));
+        TestAgency.Serve(hub.Agency, "it-sw-reuse", TestAgency.Wards(6));
         agency.Write(TestAgency.WardSchema);
         await agency.RegisteredAsync(1, "dien_tich");
         Assert.Equal(1L, (await hub.SyncAsync("it-sw-reuse")).Version);
@@ -69,7 +67,7 @@ public sealed class SchemaSwitchTests(HubFixture hub)
     public async Task A_push_started_before_a_new_schema_version_fails_instead_of_publishing_a_partial_table()
     {
         using var agency = new OwnAgency(hub, "it-sw-cross");
-        TestAgency.Serve(hub.Agency, "it-sw-cross", Wards(10));
+        TestAgency.Serve(hub.Agency, "it-sw-cross", TestAgency.Wards(10));
         agency.Write(TestAgency.WardSchema);
         await agency.RegisteredAsync(1, "dien_tich");
         Assert.Equal(1L, (await hub.SyncAsync("it-sw-cross")).Version);
@@ -107,7 +105,7 @@ public sealed class SchemaSwitchTests(HubFixture hub)
     public async Task Lineage_never_serves_a_value_of_a_column_a_new_schema_version_drops()
     {
         using var agency = new OwnAgency(hub, "it-sw-drop");
-        TestAgency.Serve(hub.Agency, "it-sw-drop", Wards(5));
+        TestAgency.Serve(hub.Agency, "it-sw-drop", TestAgency.Wards(5));
         agency.Write(TestAgency.WardSchema);
         await agency.RegisteredAsync(1, "dien_tich");
         Assert.Equal(1L, (await hub.SyncAsync("it-sw-drop")).Version);
