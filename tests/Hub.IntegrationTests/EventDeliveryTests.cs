@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Hub.Core.Messages;
 using Hub.Worker.Messaging;
 using Hub.Worker.Store;
@@ -17,7 +16,7 @@ public sealed class EventDeliveryTests(HubFixture hub)
     [Fact]
     public async Task A_publish_that_fails_after_the_commit_is_sent_again_with_every_part_and_the_version()
     {
-        await using var follower = await Follower.StartAsync("it-outbox");
+        await using var follower = await ChangeFollower.StartAsync("it-outbox");
         var failure = new FailOnce("it-outbox", part: 2);
         using (hub.Worker.Services.GetRequiredService<IBus>().ConnectPublishObserver(failure))
         {
@@ -41,7 +40,7 @@ public sealed class EventDeliveryTests(HubFixture hub)
     [Fact]
     public async Task A_version_left_unsent_by_a_stopped_worker_is_sent_by_the_sweep_and_always_before_the_next_version()
     {
-        await using var follower = await Follower.StartAsync("it-outbox-sweep");
+        await using var follower = await ChangeFollower.StartAsync("it-outbox-sweep");
         TestAgency.Serve(hub.Agency, "it-outbox-sweep", TestAgency.Wards(30));
         await hub.SyncAsync("it-outbox-sweep");
         await follower.WaitForAsync(received => received.Any(m => m is DatasetVersionPublished { Version: 1 }));
@@ -113,61 +112,5 @@ public sealed class EventDeliveryTests(HubFixture hub)
 
         public Task PublishFault<T>(PublishContext<T> context, Exception exception)
             where T : class => Task.CompletedTask;
-    }
-
-    /// <summary>A follower of one dataset's events on the real broker, consuming one message at a time, in arrival order.</summary>
-    private sealed class Follower : IAsyncDisposable
-    {
-        private readonly ConcurrentQueue<object> received = new();
-        private IBusControl bus = null!;
-
-        public IReadOnlyList<object> Received => received.ToList();
-
-        public static async Task<Follower> StartAsync(string datasetId)
-        {
-            var follower = new Follower();
-            follower.bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
-            {
-                rabbit.UseHost(new Uri(HubFixture.Required("HUB_TEST_RABBITMQ")));
-                rabbit.ReceiveEndpoint($"it-follower-{Guid.NewGuid():N}", endpoint =>
-                {
-                    endpoint.AutoDelete = true;
-                    endpoint.Durable = false;
-                    endpoint.PrefetchCount = 1;
-                    endpoint.ConcurrentMessageLimit = 1;
-                    endpoint.Handler<RecordChangesPublished>(context => follower.Keep(context.Message.DatasetId == datasetId, context.Message));
-                    endpoint.Handler<DatasetVersionPublished>(context => follower.Keep(context.Message.DatasetId == datasetId, context.Message));
-                });
-            });
-            await follower.bus.StartAsync();
-            return follower;
-        }
-
-        /// <summary>Waits (bounded) until the messages received so far satisfy <paramref name="done"/>.</summary>
-        public async Task WaitForAsync(Func<IReadOnlyList<object>, bool> done)
-        {
-            var waited = System.Diagnostics.Stopwatch.StartNew();
-            while (!done(Received))
-            {
-                if (waited.Elapsed > TimeSpan.FromSeconds(60))
-                {
-                    throw new TimeoutException($"the follower did not receive the expected event; it has {string.Join(", ", received)}");
-                }
-
-                await Task.Delay(100);
-            }
-        }
-
-        public async ValueTask DisposeAsync() => await bus.StopAsync();
-
-        private Task Keep(bool ours, object message)
-        {
-            if (ours)
-            {
-                received.Enqueue(message);
-            }
-
-            return Task.CompletedTask;
-        }
     }
 }

@@ -1,12 +1,17 @@
 using System.Net.Http.Json;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Hub.Api.Datasets;
+using Hub.Core.Messages;
 
 namespace Hub.IntegrationTests;
 
 [Collection(HubTestGroup.Name)]
 public sealed class PrivacyTests(HubFixture hub)
 {
+    // Vietnamese text as it is, not \u-escaped, so that a name in an event is found.
+    private static readonly JsonSerializerOptions Unescaped = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static readonly string[] Secrets = ["Nguyễn Văn Thành", "Trần Thị Hoa", "058123456789", "058987654321", "0912345678", "0987654321"];
 
     [Fact]
@@ -18,6 +23,7 @@ public sealed class PrivacyTests(HubFixture hub)
             new { ma_xa = "22744", ten_xa = "Phường Bảo An, \"TP\" Phan Rang", chu_tich = "Trần Thị Hoa", so_cccd = "058987654321" },
         ]);
 
+        await using var follower = await ChangeFollower.StartAsync("it-personal");
         var run = await hub.SyncAsync("it-personal");
 
         Assert.Equal(("succeeded", 3L), (run.Status, run.Inserted));
@@ -29,12 +35,16 @@ public sealed class PrivacyTests(HubFixture hub)
         var csvBytes = await hub.Api.GetByteArrayAsync("/api/datasets/it-personal/export?format=csv");
         var csv = System.Text.Encoding.UTF8.GetString(csvBytes);
         var json = await hub.Api.GetStringAsync("/api/datasets/it-personal/export?format=json");
+        await follower.WaitForAsync(received => received.Any(m => m is DatasetVersionPublished { Version: 1 }));
+        var events = JsonSerializer.Serialize(follower.Received, Unescaped);
+        Assert.Contains("Phường Đô Vinh", events, StringComparison.Ordinal);
         var logs = string.Join('\n', hub.Logs.Lines);
         Assert.Contains($"Run {run.Id} of it-personal", logs, StringComparison.Ordinal);
         foreach (var secret in Secrets)
         {
             Assert.DoesNotContain(secret, stored, StringComparison.Ordinal);
             Assert.DoesNotContain(secret, changes, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, events, StringComparison.Ordinal);
             Assert.DoesNotContain(secret, JsonSerializer.Serialize(records), StringComparison.Ordinal);
             Assert.DoesNotContain(secret, logs, StringComparison.Ordinal);
             Assert.DoesNotContain(secret, csv, StringComparison.Ordinal);
