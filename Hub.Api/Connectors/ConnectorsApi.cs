@@ -122,16 +122,17 @@ public static class ConnectorsApi
     }
 
     private static async Task<Results<Accepted, ProblemHttpResult>> RunAsync(
-        ISchedulerFactory schedulers, HubCatalog catalog, RunStore runs, SyncCursors cursors, AuditChain audit, ClaimsPrincipal user, string dataset, CancellationToken cancellationToken)
+        ISchedulerFactory schedulers, NpgsqlDataSource dataSource, HubCatalog catalog, RunStore runs, SyncCursors cursors, AuditChain audit, ClaimsPrincipal user, string dataset, CancellationToken cancellationToken)
     {
-        if (catalog.Find(dataset) is not { } entry)
+        // The store, not this process's copy of connectors.d (reloaded on its own clock), says what the workers run.
+        if (!await ExistsAsync(dataSource, dataset, cancellationToken))
         {
             return NotFound(dataset);
         }
 
         // The job's run is a full refresh unless the dataset is incremental and has a cursor (see DatasetSync).
-        var fullRefresh = entry.Dataset.Incremental is null || await cursors.GetAsync(dataset, cancellationToken) is null;
-        if (await runs.RefusalAsync(entry.Dataset, fullRefresh, cancellationToken) is { } refusal)
+        var fullRefresh = catalog.Find(dataset)?.Dataset.Incremental is null || await cursors.GetAsync(dataset, cancellationToken) is null;
+        if (await runs.RefusalAsync(dataset, fullRefresh, cancellationToken) is { } refusal)
         {
             return TypedResults.Problem(refusal, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
         }

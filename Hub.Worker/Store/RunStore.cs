@@ -78,25 +78,43 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
         return await RefusalAsync(connection, transaction, dataset, fullRefresh, cancellationToken);
     }
 
+    /// <summary>
+    /// Why the registered dataset <paramref name="datasetId"/> takes no run of this kind now, whatever schema the
+    /// caller knows (the worker that runs it checks its own schema when the run starts); null when it does.
+    /// </summary>
+    public async Task<string?> RefusalAsync(string datasetId, bool fullRefresh, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var state = await connection.QuerySingleOrDefaultAsync<DatasetState>(new CommandDefinition(
+            "select withdrawn_reason as Withdrawn, blocked_reason as Blocked, pending_table as Pending, true as SameSchema from hub.datasets where id = @datasetId",
+            new { datasetId }, cancellationToken: cancellationToken));
+        return Refusal(datasetId, state, fullRefresh, null);
+    }
+
     private static async Task<string?> RefusalAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DatasetDefinition dataset, bool fullRefresh, CancellationToken cancellationToken)
     {
         // The row lock keeps a registration from changing the dataset's state until the run is recorded.
-        var state = await connection.QuerySingleOrDefaultAsync<(string? Withdrawn, string? Blocked, string? Pending, bool SameSchema)>(new CommandDefinition(
+        var state = await connection.QuerySingleOrDefaultAsync<DatasetState>(new CommandDefinition(
             """
-            select withdrawn_reason, blocked_reason, pending_table, schema_version = @SchemaVersion and schema_json = @SchemaJson::jsonb
+            select withdrawn_reason as Withdrawn, blocked_reason as Blocked, pending_table as Pending,
+                   schema_version = @SchemaVersion and schema_json = @SchemaJson::jsonb as SameSchema
             from hub.datasets where id = @Id for share
             """, new { dataset.Id, SchemaVersion = dataset.Schema.Version, SchemaJson = dataset.Schema.Json }, transaction, cancellationToken: cancellationToken));
-        return state switch
-        {
-            { Withdrawn: { } withdrawn } => $"dataset '{dataset.Id}' is withdrawn: {withdrawn}",
-            { Blocked: { } blocked } => $"dataset '{dataset.Id}' is blocked: {blocked}",
-            { Pending: { } pending } when !fullRefresh =>
-                $"dataset '{dataset.Id}' moves to a new schema version, published in the new table open_data.{pending} by its next full run "
-                + $"(POST /api/connectors/{dataset.Id}/run); pushes and replays are accepted once that version is published",
-            { SameSchema: false } => $"dataset '{dataset.Id}': schema version {dataset.Schema.Version} of {Path.GetFileName(dataset.Schema.Path)} is not registered in the store yet (connectors.d was just changed); try again in a moment",
-            _ => null,
-        };
+        return Refusal(dataset.Id, state, fullRefresh, dataset.Schema);
     }
+
+    private static string? Refusal(string datasetId, DatasetState? state, bool fullRefresh, DatasetSchema? schema) => state switch
+    {
+        { Withdrawn: { } withdrawn } => $"dataset '{datasetId}' is withdrawn: {withdrawn}",
+        { Blocked: { } blocked } => $"dataset '{datasetId}' is blocked: {blocked}",
+        { Pending: { } pending } when !fullRefresh =>
+            $"dataset '{datasetId}' moves to a new schema version, published in the new table open_data.{pending} by its next full run "
+            + $"(POST /api/connectors/{datasetId}/run); pushes and replays are accepted once that version is published",
+        null or { SameSchema: false } when schema is not null => $"dataset '{datasetId}': schema version {schema.Version} of {Path.GetFileName(schema.Path)} is not registered in the store yet (connectors.d was just changed); try again in a moment",
+        _ => null,
+    };
+
+    private sealed record DatasetState(string? Withdrawn, string? Blocked, string? Pending, bool SameSchema);
 
     /// <summary>
     /// Stores the page's raw payload (content-addressed, once; fetching it again renews its retention) and the
