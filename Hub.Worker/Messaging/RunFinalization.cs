@@ -15,8 +15,8 @@ internal static class RunFinalization
     {
         using var activity = HubTelemetry.Source.StartActivity("finalize run");
         activity?.SetTag("hub.run", runId);
-        var published = await writer.TryFinalizeAsync(runId, context.CancellationToken);
-        activity?.SetTag("hub.version", published?.Version);
+        var version = await writer.TryFinalizeAsync(runId, context.CancellationToken);
+        activity?.SetTag("hub.version", version);
         await events.SendForRunAsync(runId, context, context.CancellationToken);
     }
 }

@@ -119,10 +119,10 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
     /// <summary>
     /// Publishes the run when the connector has finished and every batch is staged; otherwise does nothing
-    /// (the last of the two events to arrive does it). Returns the published version, or null when there is
-    /// nothing to publish yet or the run changed nothing.
+    /// (the last of the two events to arrive does it). Returns the number of the published version, or null when
+    /// there is nothing to publish yet or the run changed nothing (its events are sent by <c>VersionEvents</c>).
     /// </summary>
-    public async Task<DatasetVersionPublished?> TryFinalizeAsync(Guid runId, CancellationToken cancellationToken)
+    public async Task<long?> TryFinalizeAsync(Guid runId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -250,9 +250,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         await AuditChain.AppendRunAsync(connection, transaction, runId, finished, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return changed
-            ? new DatasetVersionPublished(run.DatasetId, version, runId, counts.Inserted, counts.Updated, counts.Deleted, rowCount, finished)
-            : null;
+        return changed ? version : null;
     }
 
     /// <summary>The record changes <paramref name="version"/> of a dataset made, in key order, streamed.</summary>
