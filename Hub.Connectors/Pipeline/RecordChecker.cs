@@ -33,7 +33,7 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
 
     /// <summary>
     /// Checks <paramref name="records"/> in order, in batches of at most <paramref name="batchSize"/> (what one
-    /// <see cref="RecordBatchFetched"/> carries), with the blank and untrimmed values of the valid ones;
+    /// staged batch holds), with the blank and untrimmed values of the valid ones;
     /// <paramref name="onValid"/> sees the source of each valid record. Polled pages and pushes are checked so.
     /// </summary>
     public IEnumerable<CheckedBatch> CheckBatches(IEnumerable<MappedRecord> records, int batchSize, IReadOnlyDictionary<string, string>? published = null, Action<JsonElement>? onValid = null)

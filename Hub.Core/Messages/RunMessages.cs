@@ -1,22 +1,8 @@
 namespace Hub.Core.Messages;
 
-// Message contracts between the connectors (producers) and the snapshot writer (consumer).
-// Immutable, past tense. Records travel as compact JSON text; the raw page they came from is stored
-// content-addressed by the connector and named here by its SHA-256 (claim check).
-
-/// <summary>
-/// One page (or part of a page) of an agency's data was fetched and checked. <see cref="BlankValues"/> and
-/// <see cref="UntrimmedValues"/> count text values of the valid records that are blank or carry surrounding spaces.
-/// </summary>
-public sealed record RecordBatchFetched(
-    Guid RunId,
-    string DatasetId,
-    int Sequence,
-    FetchedRequest Request,
-    IReadOnlyList<ValidRecord> Records,
-    IReadOnlyList<RejectedRecord> Rejected,
-    int BlankValues = 0,
-    int UntrimmedValues = 0);
+// What a connector hands the snapshot writer. Records do not cross the bus: the connector stages each checked batch
+// in PostgreSQL itself (claim check), next to the raw page it came from (stored content-addressed, named by its
+// SHA-256); only RunFetchCompleted is a message. Immutable, past tense.
 
 /// <summary>
 /// Where a batch came from: the run's request number, its URL (without secrets), time, status and payload hash.

@@ -27,11 +27,12 @@ public sealed class PushInProgressException(string message) : Exception(message)
 /// <summary>
 /// Data an agency pushed, run through the same pipeline as a polled page: the raw body is kept content-addressed as
 /// the run's only request, every record goes through the dataset's <see cref="Hub.Connectors.Pipeline.RecordChecker"/>,
-/// and the batches go to the writer over the bus as a partial run (<see cref="RunTrigger.Push"/>: inserts and
+/// the batches are staged for the writer as a partial run (<see cref="RunTrigger.Push"/>: inserts and
 /// updates, never deletes). With an idempotency key, a repeat of a push returns the first answer and publishes nothing.
 /// </summary>
 public sealed partial class PushIngestion(
     RunStore runs,
+    SnapshotWriter writer,
     NpgsqlDataSource dataSource,
     IBus bus,
     IOptions<ConnectorOptions> options,
@@ -106,7 +107,7 @@ public sealed partial class PushIngestion(
             var batches = 0;
             foreach (var batch in entry.Checker.CheckBatches(records.Select(entry.Checker.Map), options.Value.BatchSize))
             {
-                await bus.Publish(new RecordBatchFetched(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues), cancellationToken);
+                await writer.StageAsync(new FetchedBatch(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues), cancellationToken);
                 accepted += batch.Valid.Count;
                 quarantined += batch.Rejected.Count;
             }

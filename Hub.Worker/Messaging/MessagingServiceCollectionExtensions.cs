@@ -29,7 +29,6 @@ public static class MessagingServiceCollectionExtensions
             bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(configuration["Messaging:QueuePrefix"] ?? "hub", includeNamespace: false));
             if (withWriter)
             {
-                bus.AddConsumer<RecordBatchFetchedConsumer, RecordBatchFetchedConsumerDefinition>();
                 bus.AddConsumer<RunFetchCompletedConsumer, RunFetchCompletedConsumerDefinition>();
             }
 

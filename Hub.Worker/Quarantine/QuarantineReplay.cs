@@ -19,7 +19,7 @@ public sealed record ReplayResult(Guid? RunId, int Checked, int Passed, int Stil
 /// later run has published that key since, so a replay never overwrites newer data. A record is replayed once:
 /// <c>replayed_run_id</c> names the run that replays it, and only if that run failed is it replayable again.
 /// </summary>
-public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSource dataSource, RunStore runs, AuditChain audit, IBus bus, ILogger<QuarantineReplay> logger)
+public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSource dataSource, RunStore runs, SnapshotWriter writer, AuditChain audit, IBus bus, ILogger<QuarantineReplay> logger)
 {
     private const int BatchSize = 500;
 
@@ -102,7 +102,7 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
             var request = await runs.CopyRequestAsync(runId, sequence, origin.RunId, origin.RequestSequence, cancellationToken);
             foreach (var chunk in requests[sequence].Chunk(BatchSize))
             {
-                await bus.Publish(new RecordBatchFetched(runId, datasetId, batches++, request, chunk.Select(p => p.Record).ToList(), []), cancellationToken);
+                await writer.StageAsync(new FetchedBatch(runId, datasetId, batches++, request, chunk.Select(p => p.Record).ToList(), []), cancellationToken);
             }
         }
 

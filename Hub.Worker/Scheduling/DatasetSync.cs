@@ -14,14 +14,17 @@ using Microsoft.Extensions.Options;
 namespace Hub.Worker.Scheduling;
 
 /// <summary>
-/// One run of a polled dataset: fetch every page, keep each raw payload, check every record, publish the
-/// batches and the end of the fetch to the writer. A failure fails the run and leaves the published version as it was.
+/// One run of a polled dataset: fetch every page, keep each raw payload, check every record, stage the batches
+/// (claim check: the records go to the run's staging table, not over the bus; one batch is staged while the next is
+/// checked) and publish the end of the fetch to the writer. A failure fails the run and leaves the published version
+/// as it was.
 /// </summary>
 public sealed partial class DatasetSync(
     HubCatalog catalog,
     RecordSources sources,
     RunStore runs,
     SyncCursors cursors,
+    SnapshotWriter writer,
     IBus bus,
     AutoPause autoPause,
     IOptions<ConnectorOptions> options,
@@ -48,6 +51,7 @@ public sealed partial class DatasetSync(
         int requests = 0, batches = 0;
         long fetched = 0, rejectedTotal = 0;
         string? maxCursor = null;
+        Task staging = Task.CompletedTask;
         try
         {
             await foreach (var page in sources.FetchAsync(source, cancellationToken).Prefetch(ahead: 2, cancellationToken))
@@ -63,13 +67,8 @@ public sealed partial class DatasetSync(
                     var request = new FetchedRequest(requests, page.Url.ToString(), page.FetchedAt, page.StatusCode, page.PayloadSha256);
                     foreach (var batch in entry.Checker.CheckBatches(mapped, batchSize, await lookup, record => maxCursor = Later(maxCursor, CursorValue(record, incremental))))
                     {
-                        using (HubTelemetry.Source.StartActivity("publish batch"))
-                        {
-                            await bus.Publish(
-                                new RecordBatchFetched(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues),
-                                cancellationToken);
-                        }
-
+                        await staging;
+                        staging = StageAsync(new FetchedBatch(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues), cancellationToken);
                         rejectedTotal += batch.Rejected.Count;
                     }
 
@@ -78,6 +77,7 @@ public sealed partial class DatasetSync(
                 }
             }
 
+            await staging;
             await bus.Publish(new RunFetchCompleted(runId, datasetId, batches, fetched, maxCursor), cancellationToken);
             HubTelemetry.RecordsFetched.Add(fetched, new KeyValuePair<string, object?>("dataset", datasetId));
             HubTelemetry.RecordsQuarantined.Add(rejectedTotal, new KeyValuePair<string, object?>("dataset", datasetId));
@@ -85,6 +85,7 @@ public sealed partial class DatasetSync(
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            await staging.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // its own error, if any, is this one or came after it
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             HubTelemetry.RunsFinished.Add(1, new KeyValuePair<string, object?>("dataset", datasetId), new KeyValuePair<string, object?>("status", "failed"));
             await runs.FailAsync(runId, e.Message, CancellationToken.None);
@@ -96,11 +97,24 @@ public sealed partial class DatasetSync(
         }
         catch (OperationCanceledException)
         {
+            await staging.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // its own error, if any, is this one or came after it
             await runs.FailAsync(runId, "cancelled: the worker was stopping", CancellationToken.None);
             throw;
         }
 
         return runId;
+    }
+
+    private async Task StageAsync(FetchedBatch batch, CancellationToken cancellationToken)
+    {
+        using (var activity = HubTelemetry.Source.StartActivity("stage batch"))
+        {
+            activity?.SetTag("hub.run", batch.RunId);
+            activity?.SetTag("hub.batch", batch.Sequence);
+            var started = Stopwatch.GetTimestamp();
+            await writer.StageAsync(batch, cancellationToken);
+            HubTelemetry.BatchWriteSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
     }
 
     /// <summary>The later of two cursor values (null is none).</summary>

@@ -197,7 +197,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
             new { runId, error, now }, transaction, cancellationToken: cancellationToken));
         if (failed > 0)
         {
-            await connection.ExecuteAsync(new CommandDefinition("delete from hub.staged_records where run_id = @runId", new { runId }, transaction, cancellationToken: cancellationToken));
+            await StagingTable.DropAsync(connection, transaction, runId, cancellationToken);
             await AuditChain.AppendRunAsync(connection, transaction, runId, now, cancellationToken);
         }
     }

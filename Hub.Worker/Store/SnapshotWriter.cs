@@ -6,7 +6,6 @@ using Hub.Core.Messages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hub.Worker.Store;
 
@@ -17,14 +16,22 @@ namespace Hub.Worker.Store;
 /// </summary>
 public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider time, IOptions<QualityOptions> quality, ILogger<SnapshotWriter> logger)
 {
-    /// <summary>Stages a batch and its rejected records. Returns false when the batch was already staged or the run is over.</summary>
-    public async Task<bool> StageAsync(RecordBatchFetched batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stages a batch and its rejected records, from the connector that checked it: the valid records go to the run's
+    /// staging table as typed rows (<see cref="StagingTable"/>), the rejected ones to quarantine, in one transaction.
+    /// Returns false when the batch was already staged or the run is over.
+    /// </summary>
+    public async Task<bool> StageAsync(FetchedBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var run = await connection.QuerySingleOrDefaultAsync<(string Status, int SchemaVersion)>(new CommandDefinition(
-            "select status, schema_version from hub.runs where id = @RunId for share", new { batch.RunId }, transaction, cancellationToken: cancellationToken));
+        var run = await connection.QuerySingleOrDefaultAsync<(string Status, int SchemaVersion, string TableName)>(new CommandDefinition(
+            """
+            select r.status, r.schema_version, coalesce(d.pending_table, d.table_name)
+            from hub.runs r join hub.datasets d on d.id = r.dataset_id
+            where r.id = @RunId for share of r
+            """, new { batch.RunId }, transaction, cancellationToken: cancellationToken));
         if (run.Status != "running")
         {
             return false;
@@ -53,29 +60,10 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             return false;
         }
 
-        await using (var importer = await connection.BeginBinaryImportAsync(
-                         "copy hub.staged_records (run_id, sequence, ordinal, key, hash, record) from stdin (format binary)", cancellationToken))
+        if (batch.Records.Count > 0)
         {
-            for (var i = 0; i < batch.Records.Count; i++)
-            {
-                var record = batch.Records[i];
-                await importer.StartRowAsync(cancellationToken);
-                await importer.WriteAsync(batch.RunId, NpgsqlDbType.Uuid, cancellationToken);
-                await importer.WriteAsync(batch.Sequence, NpgsqlDbType.Integer, cancellationToken);
-                await importer.WriteAsync(i, NpgsqlDbType.Integer, cancellationToken);
-                await importer.WriteAsync(record.Key, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(record.Hash, NpgsqlDbType.Text, cancellationToken);
-                if (record.Json is null)
-                {
-                    await importer.WriteNullAsync(cancellationToken);
-                }
-                else
-                {
-                    await importer.WriteAsync(record.Json, NpgsqlDbType.Jsonb, cancellationToken);
-                }
-            }
-
-            await importer.CompleteAsync(cancellationToken);
+            var columns = await StagingTable.EnsureAsync(connection, transaction, batch.RunId, run.TableName, cancellationToken);
+            await StagingTable.CopyAsync(connection, batch.RunId, columns, batch.Sequence, batch.Records, cancellationToken);
         }
 
         if (batch.Rejected.Count > 0)
@@ -172,8 +160,15 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         var version = dataset.CurrentVersion + 1;
-        var staged = await LoadIncomingAsync(connection, transaction, runId, cancellationToken);
-        if (await StaleUnchangedAsync(connection, transaction, dataset.TableName, cancellationToken) is { } stale)
+        if (await PrepareStagedAsync(connection, transaction, runId, run.Valid, cancellationToken) is not { } staged)
+        {
+            await RunStore.MarkFailedAsync(connection, transaction, runId,
+                $"the run's staging table no longer holds its {run.Valid} valid records (emptied by a database restart during the run?); nothing was published: rerun the sync", now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }
+
+        if (await StaleUnchangedAsync(connection, transaction, runId, dataset.TableName, cancellationToken) is { } stale)
         {
             await RunStore.MarkFailedAsync(connection, transaction, runId, stale, now, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -214,7 +209,6 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
                 inserted = @Inserted, updated = @Updated, unchanged = @Unchanged, deleted = @Deleted, duplicates = @Duplicates,
                 version = @publishedVersion
             where id = @runId;
-            delete from hub.staged_records where run_id = @runId;
             """,
             new
             {
@@ -249,6 +243,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         await AuditChain.AppendRunAsync(connection, transaction, runId, finished, cancellationToken);
+        await StagingTable.DropAsync(connection, transaction, runId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return changed ? version : null;
     }
@@ -266,40 +261,54 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
     }
 
     /// <summary>
-    /// Loads the run's staged records into the temporary table <c>incoming</c>, one per key: the last occurrence of
-    /// a key in the run wins; earlier ones are counted as duplicates in the source. Returns how many were staged.
+    /// Prepares the run's staging table for the merge, one row per key: the last occurrence of a key in the run wins;
+    /// earlier ones are deleted and counted as duplicates in the source. Returns how many rows were staged, or null
+    /// when that is not what the run's batches staged (an UNLOGGED table is emptied by a database crash).
     /// </summary>
-    private static Task<long> LoadIncomingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, CancellationToken cancellationToken) =>
-        connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            """
-            create temp table incoming on commit drop as
-            select distinct on (key) key, hash, record, sequence
-            from hub.staged_records where run_id = @runId
-            order by key, sequence desc, ordinal desc;
-            create unique index on incoming (key);
-            analyze incoming;
-            select count(*) from hub.staged_records where run_id = @runId;
-            """, new { runId }, transaction, cancellationToken: cancellationToken));
+    private static async Task<long?> PrepareStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, long valid, CancellationToken cancellationToken)
+    {
+        var staging = StagingTable.Of(runId);
+        if (await connection.ExecuteScalarAsync<string?>(new CommandDefinition("select to_regclass(@staging)::text", new { staging }, transaction, cancellationToken: cancellationToken)) is null)
+        {
+            return valid == 0 ? 0 : null;
+        }
+
+        var staged = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+$"select count(*) from {staging}", transaction: transaction, cancellationToken: cancellationToken));
+        if (staged != valid)
+        {
+            return null;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            create index on {staging} (_key);
+            delete from {staging} a using {staging} b
+            where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal);
+            analyze {staging};
+            """, transaction: transaction, cancellationToken: cancellationToken));
+        return staged;
+    }
 
     /// <summary>
-    /// A record without JSON was judged unchanged by the connector: same key and hash as the row it looked up. If
-    /// another run changed or deleted that row between the lookup and this merge (the dataset's row is locked
+    /// A record the connector judged unchanged (same key and hash as the row it looked up) is staged without values.
+    /// If another run changed or deleted that row between the lookup and this merge (the dataset's row is locked
     /// now), keeping "the published row" would keep a row the agency no longer sends: the run must fail instead.
     /// Returns the run's error, or null when every such record still matches its current row.
     /// </summary>
-    private static async Task<string?> StaleUnchangedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, CancellationToken cancellationToken)
+    private static async Task<string?> StaleUnchangedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
         var stale = await connection.QuerySingleAsync<(long Count, long? JudgedAgainst, long? ChangedBy)>(new CommandDefinition(
             $"""
             select count(*), min(judged.version_from), max(judged.version_to)
-            from incoming i
+            from {StagingTable.Of(runId)} i
             left join lateral (
                 select c._version_from as version_from, c._version_to as version_to from {table} c
-                where c._key = i.key and c._hash = i.hash
+                where c._key = i._key and c._hash = i._hash
                 order by c._version_from desc limit 1) judged on true
-            where i.record is null
-              and not exists (select 1 from {table} c where c._key = i.key and c._version_to is null and c._hash = i.hash)
+            where not i._changed
+              and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null and c._hash = i._hash)
             """, transaction: transaction, cancellationToken: cancellationToken));
         return stale.Count == 0
             ? null
@@ -310,42 +319,34 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
     private static async Task<MergeCounts> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, long staged, bool fullRefresh, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
-        var columns = (await connection.QueryAsync<string>(new CommandDefinition(
-            """
-            select column_name from information_schema.columns
-            where table_schema = 'open_data' and table_name = @tableName and column_name not like '\_%'
-            order by ordinal_position
-            """, new { tableName }, transaction, cancellationToken: cancellationToken))).Select(DatasetRegistry.Quote).ToList();
+        var staging = StagingTable.Of(runId);
+        var columns = string.Concat((await StagingTable.ColumnsAsync(connection, transaction, runId, cancellationToken)).Select(c => DatasetRegistry.Quote(c.Name) + ", "));
         var parameters = new { runId, version };
 
         // Full refresh only: a published key absent from the run is deleted, unless the run quarantined a record
         // with that key (a bad record never removes the good version published before it).
-        // A record without JSON was found unchanged by the connector (and still is: StaleUnchangedAsync checked it):
-        // it keeps its published row.
-        var distinct = await connection.ExecuteScalarAsync<long>(new CommandDefinition("select count(*) from incoming", transaction: transaction, cancellationToken: cancellationToken));
+        // A record staged unchanged (StaleUnchangedAsync checked it still is) keeps its published row.
+        var distinct = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"select count(*) from {staging}", transaction: transaction, cancellationToken: cancellationToken));
         var updated = await connection.ExecuteAsync(new CommandDefinition(
             $"""
             update {table} c set _version_to = @version
-            from incoming i
-            where c._version_to is null and c._key = i.key and c._hash <> i.hash and i.record is not null
+            from {staging} i
+            where c._version_to is null and c._key = i._key and c._hash <> i._hash and i._changed
             """, parameters, transaction, cancellationToken: cancellationToken));
         var deleted = !fullRefresh ? 0 : await connection.ExecuteAsync(new CommandDefinition(
             $"""
             update {table} c set _version_to = @version
             where c._version_to is null
-              and not exists (select 1 from incoming i where i.key = c._key)
+              and not exists (select 1 from {staging} i where i._key = c._key)
               and not exists (select 1 from hub.quarantine q where q.run_id = @runId and q.key = c._key)
             """, parameters, transaction, cancellationToken: cancellationToken));
         var written = await connection.ExecuteAsync(new CommandDefinition(
             $"""
-            insert into {table} ({string.Join(", ", columns)}, _key, _hash, _version_from, _run_id, _batch)
-            select {string.Join(", ", columns.Select(c => $"(x.r).{c}"))}, x.key, x.hash, @version, @runId, x.sequence
-            from (
-                select i.key, i.hash, i.sequence, jsonb_populate_record(null::{table}, i.record) as r
-                from incoming i
-                where i.record is not null
-                  and not exists (select 1 from {table} c where c._key = i.key and c._version_to is null)
-            ) x
+            insert into {table} ({columns}_key, _hash, _version_from, _run_id, _batch)
+            select {columns}i._key, i._hash, @version, @runId, i._sequence
+            from {staging} i
+            where i._changed
+              and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null)
             """, parameters, transaction, cancellationToken: cancellationToken));
         return new MergeCounts(
             Inserted: written - updated,

@@ -42,9 +42,8 @@ public sealed class ConsistencyTests(HubFixture hub)
 
         var request = new FetchedRequest(0, "http://agency.test/push", TimeProvider.System.GetUtcNow(), 200, bodySha256);
         var records = new List<ValidRecord> { new("22001", hash, null), entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(50))).Valid! };
-        var bus = hub.Worker.Services.GetRequiredService<IBus>();
-        await bus.Publish(new RecordBatchFetched(runId, "it-unchanged-race", 0, request, records, []));
-        await bus.Publish(new RunFetchCompleted(runId, "it-unchanged-race", 1, 2));
+        await hub.Worker.Services.GetRequiredService<SnapshotWriter>().StageAsync(new FetchedBatch(runId, "it-unchanged-race", 0, request, records, []), CancellationToken.None);
+        await hub.Worker.Services.GetRequiredService<IBus>().Publish(new RunFetchCompleted(runId, "it-unchanged-race", 1, 2));
         var run = await hub.WaitForRunAsync(runId);
 
         Assert.Equal("failed", run.Status);
@@ -53,7 +52,7 @@ public sealed class ConsistencyTests(HubFixture hub)
         var current = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-unchanged-race/records");
         Assert.Equal((2L, 10), (current!.Version, current.Records.Count));
         Assert.EndsWith("(đổi tên)", current.Records.Single(r => r.GetProperty("ma_xa").GetString() == "22001").GetProperty("ten_xa").GetString(), StringComparison.Ordinal);
-        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.staged_records where run_id = @runId", new { runId }));
+        Assert.Equal(0L, await hub.StagedCountAsync(runId));
     }
 
     [Fact]
@@ -99,7 +98,7 @@ public sealed class ConsistencyTests(HubFixture hub)
 
         await hub.WithFixedWardSchemaAsync("it-replay-failed", async fixedCatalog =>
         {
-            var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), runs, hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
+            var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), runs, hub.Worker.Services.GetRequiredService<SnapshotWriter>(), hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 
             var result = await replay.ReplayAsync("it-replay-failed", "it-operator", CancellationToken.None);
 

@@ -184,6 +184,12 @@ public sealed class HubFixture : IAsyncLifetime
         return await connection.ExecuteScalarAsync<T>(sql, parameters) ?? throw new InvalidOperationException($"no value from {sql}");
     }
 
+    /// <summary>How many records a run has staged: the rows of its staging table, 0 when it has none (not yet, or no more).</summary>
+    public async Task<long> StagedCountAsync(Guid runId) =>
+        await QueryScalarAsync<bool>("select to_regclass(@table) is not null", new { table = StagingTable.Of(runId) })
+            ? await QueryScalarAsync<long>($"select count(*) from {StagingTable.Of(runId)}")
+            : 0;
+
     /// <summary>
     /// Runs <paramref name="action"/> with a catalogue whose ward schema accepts a negative population (the "fix" of a
     /// quarantine replay), registered in the store as after a restart; registers the worker's own schema of

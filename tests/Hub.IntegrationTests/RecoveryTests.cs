@@ -4,7 +4,6 @@ using Hub.Api.Datasets;
 using Hub.Core.Messages;
 using Hub.Worker.Catalog;
 using Hub.Worker.Store;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -29,13 +28,9 @@ public sealed class RecoveryTests(HubFixture hub)
         var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 9 }));
         await runs.RecordRequestAsync(dead, 0, new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/p"), TimeProvider.System.GetUtcNow(), 200, [9], payloadSha256, JsonDocument.Parse("[]"), []), CancellationToken.None);
         var changed = Enumerable.Range(1, 10).Select(i => entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i, " (dở dang)"))).Valid!).ToList();
-        await hub.Worker.Services.GetRequiredService<IBus>().Publish(
-            new RecordBatchFetched(dead, "it-abandon", 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, payloadSha256), changed, []));
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (await hub.QueryScalarAsync<long>("select count(*) from hub.staged_records where run_id = @dead", new { dead }) < 10 && waited.Elapsed < TimeSpan.FromSeconds(20))
-        {
-            await Task.Delay(100);
-        }
+        Assert.True(await hub.Worker.Services.GetRequiredService<SnapshotWriter>().StageAsync(
+            new FetchedBatch(dead, "it-abandon", 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, payloadSha256), changed, []), CancellationToken.None));
+        Assert.Equal(10L, await hub.StagedCountAsync(dead));
 
         var later = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddMinutes(31));
         var housekeeping = new Housekeeping(hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new StoreOptions()), later, NullLogger<Housekeeping>.Instance);
@@ -45,7 +40,7 @@ public sealed class RecoveryTests(HubFixture hub)
         var run = await hub.WaitForRunAsync(dead);
         Assert.Equal("failed", run.Status);
         Assert.StartsWith("abandoned", run.Error, StringComparison.Ordinal);
-        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.staged_records where run_id = @dead", new { dead }));
+        Assert.Equal(0L, await hub.StagedCountAsync(dead));
         var page = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-abandon/records");
         Assert.Equal((1L, 30), (page!.Version, page.Records.Count));
         Assert.DoesNotContain(page.Records, r => r.GetProperty("ten_xa").GetString()!.Contains("dở dang", StringComparison.Ordinal));
@@ -55,6 +50,34 @@ public sealed class RecoveryTests(HubFixture hub)
         var rerun = await hub.SyncAsync("it-abandon");
         Assert.Equal(("succeeded", 10L, 20L, 0L, 2L), (rerun.Status, rerun.Updated, rerun.Unchanged, rerun.Inserted, rerun.Version!.Value));
         Assert.Equal(30L, await hub.QueryScalarAsync<long>("select count(*) from open_data.it_abandon where _version_to is null"));
+    }
+
+    [Fact]
+    public async Task A_run_whose_staged_rows_were_lost_fails_instead_of_publishing_what_is_left()
+    {
+        TestAgency.Serve(hub.Agency, "it-staging-lost", TestAgency.Wards(30));
+        Assert.Equal(1L, (await hub.SyncAsync("it-staging-lost")).Version);
+
+        // A run stages a batch, then the database restarts after a crash, which empties UNLOGGED staging tables.
+        var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-staging-lost")!;
+        var runs = hub.Worker.Services.GetRequiredService<RunStore>();
+        var runId = await runs.StartAsync(entry.Dataset, RunTrigger.Schedule, CancellationToken.None);
+        var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 11 }));
+        await runs.RecordRequestAsync(runId, 0, new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/p"), TimeProvider.System.GetUtcNow(), 200, [11], payloadSha256, JsonDocument.Parse("[]"), []), CancellationToken.None);
+        var records = Enumerable.Range(1, 10).Select(i => entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i))).Valid!).ToList();
+        Assert.True(await hub.Worker.Services.GetRequiredService<SnapshotWriter>().StageAsync(
+            new FetchedBatch(runId, "it-staging-lost", 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, payloadSha256), records, []), CancellationToken.None));
+        await hub.QueryScalarAsync<int>($"truncate {StagingTable.Of(runId)}; select 1");
+
+        await hub.Worker.Services.GetRequiredService<MassTransit.IBus>().Publish(new RunFetchCompleted(runId, "it-staging-lost", 1, 10));
+        var run = await hub.WaitForRunAsync(runId);
+
+        // A full refresh of what is left would have deleted the 30 published rows; nothing is published instead.
+        Assert.Equal("failed", run.Status);
+        Assert.Contains("rerun", run.Error, StringComparison.Ordinal);
+        var page = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-staging-lost/records");
+        Assert.Equal((1L, 30), (page!.Version, page.Records.Count));
+        Assert.Equal(0L, await hub.StagedCountAsync(runId));
     }
 
     [Fact]

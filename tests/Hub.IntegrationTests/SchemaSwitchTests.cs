@@ -87,7 +87,7 @@ public sealed class SchemaSwitchTests(HubFixture hub)
         // ... and its one record arrives after: it must not publish a one-record table and switch the dataset to it.
         var record = checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(1))).Valid!;
         var request = new FetchedRequest(0, "http://agency.test/push", TimeProvider.System.GetUtcNow(), 200, new string('0', 64));
-        Assert.True(await writer.StageAsync(new RecordBatchFetched(runId, "it-sw-cross", 0, request, [record], []), CancellationToken.None));
+        Assert.True(await writer.StageAsync(new FetchedBatch(runId, "it-sw-cross", 0, request, [record], []), CancellationToken.None));
         await writer.MarkFetchedAsync(new RunFetchCompleted(runId, "it-sw-cross", 1, 1), CancellationToken.None);
         Assert.Null(await writer.TryFinalizeAsync(runId, CancellationToken.None));
 

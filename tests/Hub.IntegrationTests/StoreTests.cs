@@ -192,11 +192,12 @@ public sealed class StoreTests(HubFixture hub)
     }
 
     [Fact]
-    public async Task A_batch_and_a_completion_delivered_twice_over_the_bus_count_once()
+    public async Task A_batch_staged_twice_and_a_completion_delivered_twice_count_once()
     {
         var catalog = hub.Worker.Services.GetRequiredService<HubCatalog>();
         var runs = hub.Worker.Services.GetRequiredService<RunStore>();
         var bus = hub.Worker.Services.GetRequiredService<IBus>();
+        var writer = hub.Worker.Services.GetRequiredService<SnapshotWriter>();
         var dataset = catalog.Find("it-replay")!;
         var runId = await runs.StartAsync(dataset.Dataset, RunTrigger.Push, CancellationToken.None);
         var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 7 }));
@@ -206,16 +207,16 @@ public sealed class StoreTests(HubFixture hub)
             .Select(i => dataset.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i))).Valid!)
             .ToList();
         var request = new FetchedRequest(0, "http://agency.test/push", TimeProvider.System.GetUtcNow(), 200, payloadSha256);
-        var batch0 = new RecordBatchFetched(runId, "it-replay", 0, request, records[..20], []);
-        var batch1 = new RecordBatchFetched(runId, "it-replay", 1, request, records[20..], []);
+        var batch0 = new FetchedBatch(runId, "it-replay", 0, request, records[..20], []);
+        var batch1 = new FetchedBatch(runId, "it-replay", 1, request, records[20..], []);
 
-        await bus.Publish(batch0);
-        await bus.Publish(batch1);
-        await bus.Publish(batch0);
+        Assert.True(await writer.StageAsync(batch0, CancellationToken.None));
+        Assert.True(await writer.StageAsync(batch1, CancellationToken.None));
+        Assert.False(await writer.StageAsync(batch0, CancellationToken.None));
         await bus.Publish(new RunFetchCompleted(runId, "it-replay", 2, 30));
-        await bus.Publish(batch1);
         await bus.Publish(new RunFetchCompleted(runId, "it-replay", 2, 30));
         var run = await hub.WaitForRunAsync(runId);
+        Assert.False(await writer.StageAsync(batch1, CancellationToken.None));
 
         Assert.Equal(("succeeded", 30L, 30L, 0L), (run.Status, run.Valid, run.Inserted, run.Duplicates));
         await Task.Delay(500);
@@ -251,7 +252,7 @@ public sealed class StoreTests(HubFixture hub)
     private async Task ReplayAfterTheFixAsync(HubCatalog fixedCatalog, Guid secondRunId)
     {
         var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), hub.Worker.Services.GetRequiredService<RunStore>(),
-            hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
+            hub.Worker.Services.GetRequiredService<SnapshotWriter>(), hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
 
         var result = await replay.ReplayAsync("it-replay", "it-operator", CancellationToken.None);
 

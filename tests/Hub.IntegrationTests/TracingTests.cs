@@ -32,7 +32,7 @@ public sealed class TracingTests(HubFixture hub)
         var ofRun = spans.Where(s => Equals(s.GetTagItem("hub.run"), run.Id)).Select(s => s.OperationName).ToHashSet();
         Assert.Superset(new HashSet<string> { "sync dataset", "stage batch", "finalize run" }, ofRun);
         var sync = spans.Single(s => s.OperationName == "sync dataset" && Equals(s.GetTagItem("hub.run"), run.Id));
-        Assert.Contains(spans, s => s.OperationName == "publish batch" && s.ParentSpanId == sync.SpanId);
+        Assert.Contains(spans, s => s.OperationName == "stage batch" && s.ParentSpanId == sync.SpanId);
         var fetches = spans.Where(s => s.OperationName == "fetch page" && s.TraceId == sync.TraceId).ToList();
         Assert.NotEmpty(fetches);
         Assert.All(fetches, fetch => Assert.StartsWith($"{hub.Agency.Url}/it-traced", (string?)fetch.GetTagItem("url.full"), StringComparison.Ordinal));
