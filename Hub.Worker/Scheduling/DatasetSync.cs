@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Hub.Connectors;
 using Hub.Connectors.Http;
+using Hub.Connectors.Pipeline;
 using Hub.Core.Catalog;
 using Hub.Core.Messages;
 using Hub.Worker.Catalog;
@@ -54,25 +56,22 @@ public sealed partial class DatasetSync(
         Task staging = Task.CompletedTask;
         try
         {
-            await foreach (var page in sources.FetchAsync(source, cancellationToken).Prefetch(ahead: 2, cancellationToken))
+            // Up to two pages are fetched and prepared (mapped, lineage stored, published hashes looked up) while this
+            // one is checked, and one batch is staged while the next is checked.
+            var pages = PrepareAsync(sources.FetchAsync(source, cancellationToken), entry, runId, cancellationToken).Prefetch(ahead: 2, cancellationToken);
+            await foreach (var page in pages)
             {
                 using (page)
                 {
-                    // The page's lineage is stored while the published hashes of its keys are looked up.
-                    var mapped = page.Records.Select(entry.Checker.Map).ToList();
-                    var keys = mapped.Select(m => m.Key).OfType<string>().ToList();
-                    var recorded = runs.RecordRequestAsync(runId, requests, page, cancellationToken);
-                    var lookup = runs.PublishedHashesAsync(datasetId, keys, dataset.Schema.Version, cancellationToken);
-                    await Task.WhenAll(recorded, lookup);
-                    var request = new FetchedRequest(requests, page.Url.ToString(), page.FetchedAt, page.StatusCode, page.PayloadSha256);
-                    foreach (var batch in entry.Checker.CheckBatches(mapped, batchSize, await lookup, record => maxCursor = Later(maxCursor, CursorValue(record, incremental))))
+                    var request = new FetchedRequest(page.Sequence, page.Page.Url.ToString(), page.Page.FetchedAt, page.Page.StatusCode, page.Page.PayloadSha256);
+                    foreach (var batch in entry.Checker.CheckBatches(page.Mapped, batchSize, page.Published, record => maxCursor = Later(maxCursor, CursorValue(record, incremental))))
                     {
                         await staging;
                         staging = StageAsync(new FetchedBatch(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues), cancellationToken);
                         rejectedTotal += batch.Rejected.Count;
                     }
 
-                    fetched += page.Records.Count;
+                    fetched += page.Page.Records.Count;
                     requests++;
                 }
             }
@@ -105,6 +104,35 @@ public sealed partial class DatasetSync(
         return runId;
     }
 
+    /// <summary>
+    /// Each fetched page with its records mapped, its lineage stored (request <see cref="PreparedPage.Sequence"/> of the
+    /// run) and the hashes its keys have in the published version looked up, the last two at the same time.
+    /// </summary>
+    private async IAsyncEnumerable<PreparedPage> PrepareAsync(IAsyncEnumerable<FetchedPage> pages, CatalogEntry entry, Guid runId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var sequence = 0;
+        await foreach (var page in pages.WithCancellation(cancellationToken))
+        {
+            PreparedPage prepared;
+            try
+            {
+                var mapped = page.Records.Select(entry.Checker.Map).ToList();
+                var keys = mapped.Select(m => m.Key).OfType<string>().ToList();
+                var recorded = runs.RecordRequestAsync(runId, sequence, page, cancellationToken);
+                var lookup = runs.PublishedHashesAsync(entry.Dataset.Id, keys, entry.Dataset.Schema.Version, cancellationToken);
+                await Task.WhenAll(recorded, lookup);
+                prepared = new PreparedPage(page, sequence++, mapped, await lookup);
+            }
+            catch
+            {
+                page.Dispose();
+                throw;
+            }
+
+            yield return prepared;
+        }
+    }
+
     private async Task StageAsync(FetchedBatch batch, CancellationToken cancellationToken)
     {
         using (var activity = HubTelemetry.Source.StartActivity("stage batch"))
@@ -131,6 +159,12 @@ public sealed partial class DatasetSync(
                 _ => null,
             }
             : null;
+
+    /// <summary>A fetched page ready to be checked: request <paramref name="Sequence"/> of its run, mapped, with the published hashes of its keys.</summary>
+    private sealed record PreparedPage(FetchedPage Page, int Sequence, List<MappedRecord> Mapped, IReadOnlyDictionary<string, string> Published) : IDisposable
+    {
+        public void Dispose() => Page.Dispose();
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} of {DatasetId} started ({Trigger})")]
     private static partial void LogStarted(ILogger logger, string datasetId, Guid runId, RunTrigger trigger);

@@ -318,11 +318,12 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
             }
         }
 
-        // What each version wrote and closed: change events, change feed and audit digests read by version.
+        // What each version wrote and closed: change events, change feed and audit digests read by version. Current rows
+        // (_version_to null) stay out of the second index: they are never looked up by it, and every insert would pay for them.
         await connection.ExecuteAsync(new CommandDefinition(
             $"""
             create index if not exists {Quote(table + "_from")} on {qualified} (_version_from);
-            create index if not exists {Quote(table + "_to")} on {qualified} (_version_to);
+            create index if not exists {Quote(table + "_to")} on {qualified} (_version_to) where _version_to is not null;
             """, transaction: transaction, cancellationToken: cancellationToken));
     }
 

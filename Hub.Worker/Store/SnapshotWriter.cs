@@ -280,13 +280,21 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
             return null;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(
+        // Agencies rarely repeat a key: the (costly) removal runs only when one is repeated.
+        var repeated = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             $"""
             create index on {staging} (_key);
-            delete from {staging} a using {staging} b
-            where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal);
-            analyze {staging};
+            select exists (select 1 from {staging} group by _key having count(*) > 1);
             """, transaction: transaction, cancellationToken: cancellationToken));
+        if (repeated)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                delete from {staging} a using {staging} b
+                where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal)
+                """, transaction: transaction, cancellationToken: cancellationToken));
+        }
+
         return staged;
     }
 
@@ -302,13 +310,14 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
         var stale = await connection.QuerySingleAsync<(long Count, long? JudgedAgainst, long? ChangedBy)>(new CommandDefinition(
             $"""
             select count(*), min(judged.version_from), max(judged.version_to)
-            from {StagingTable.Of(runId)} i
+            from (
+                select i._key, i._hash from {StagingTable.Of(runId)} i
+                left join {table} c on c._key = i._key and c._version_to is null and c._hash = i._hash
+                where not i._changed and c._key is null) stale
             left join lateral (
                 select c._version_from as version_from, c._version_to as version_to from {table} c
-                where c._key = i._key and c._hash = i._hash
+                where c._key = stale._key and c._hash = stale._hash
                 order by c._version_from desc limit 1) judged on true
-            where not i._changed
-              and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null and c._hash = i._hash)
             """, transaction: transaction, cancellationToken: cancellationToken));
         return stale.Count == 0
             ? null
