@@ -38,10 +38,12 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     /// <summary>
     /// The format of the version entries appended now: format 2 digests rows without their null columns, so a column
     /// added later by an additive schema change (null in older rows) leaves older digests intact; format 3 adds to the
-    /// closed digest of the version that moved the dataset to a new table the rows it ended in the table it left.
-    /// Formats 1 and 2 still verify.
+    /// closed digest of the version that moved the dataset to a new table the rows it ended in the table it left;
+    /// format 4 digests each row as PostgreSQL's text of the row, over the columns the table had when the version was
+    /// published (listed in the entry: a column added later, by the hub or not, leaves it intact), keys in byte order:
+    /// the same guarantees at a third of the database's time. Formats 1 to 3 still verify.
     /// </summary>
-    private const int VersionEntryFormat = 3;
+    private const int VersionEntryFormat = 4;
 
     // Entries are built by SQL from the stored rows, at append and again at verification, in UTC.
     // Format 1: the run record. Format 2 adds its requests: how many, and the SHA-256 over each request's
@@ -70,7 +72,8 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
             'dataset', dataset_id, 'version', version, 'run', run_id, 'published_at', published_at,
             'inserted', inserted, 'updated', updated, 'deleted', deleted, 'row_count', row_count,
             'rows_digest', rows_digest, 'closed_digest', closed_digest)
-          || case when @format < 2 then '{}'::jsonb else jsonb_build_object('format', @format) end)::text
+          || case when @format < 2 then '{}'::jsonb else jsonb_build_object('format', @format) end
+          || case when @format < 4 then '{}'::jsonb else jsonb_build_object('columns', digest_columns) end)::text
         from hub.versions where dataset_id = @datasetId and version = @version
         """;
 
@@ -92,10 +95,16 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
         NpgsqlConnection connection, NpgsqlTransaction transaction, string datasetId, string tableName, string? leftTable, long version, Guid runId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await UseUtcAsync(connection, transaction, cancellationToken);
-        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, leftTable, version, VersionEntryFormat, cancellationToken);
+        var columns = (await connection.QueryAsync<string>(new CommandDefinition(
+            """
+            select attname from pg_attribute
+            where attrelid = to_regclass(@table) and attnum > 0 and not attisdropped and attname <> '_version_to'
+            order by attnum
+            """, new { table = DatasetRegistry.QualifiedTable(tableName) }, transaction, cancellationToken: cancellationToken))).AsList();
+        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, leftTable, version, VersionEntryFormat, columns, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            "update hub.versions set rows_digest = @rows, closed_digest = @closed where dataset_id = @datasetId and version = @version",
-            new { rows, closed, datasetId, version }, transaction, cancellationToken: cancellationToken));
+            "update hub.versions set rows_digest = @rows, closed_digest = @closed, digest_columns = @columns where dataset_id = @datasetId and version = @version",
+            new { rows, closed, columns = columns.ToArray(), datasetId, version }, transaction, cancellationToken: cancellationToken));
         var entry = await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version, format = VersionEntryFormat }, transaction, cancellationToken: cancellationToken));
         await AppendAsync(connection, transaction, "version", datasetId, runId, version, entry!, now, cancellationToken);
     }
@@ -217,7 +226,27 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
         var table = await DatasetRegistry.VersionTableAsync(connection, transaction, datasetId!, version!.Value, cancellationToken);
         var before = await DatasetRegistry.VersionTableAsync(connection, transaction, datasetId!, version.Value - 1, cancellationToken);
         var left = version > 1 && before != table ? before : null;
-        var (rows, closed) = await DigestsAsync(connection, transaction, table!, left, version.Value, format, cancellationToken);
+        // Format 4 digests the columns the table had then; a column added since must still be empty in these rows.
+        var columns = format < 4 ? null : recorded.GetProperty("columns").EnumerateArray().Select(c => c.GetString()!).ToList();
+        if (columns is not null)
+        {
+            var now = (await connection.QueryAsync<string>(new CommandDefinition(
+                "select attname from pg_attribute where attrelid = to_regclass(@table) and attnum > 0 and not attisdropped and attname <> '_version_to'",
+                new { table = DatasetRegistry.QualifiedTable(table!) }, transaction, cancellationToken: cancellationToken))).AsList();
+            if (columns.Except(now, StringComparer.Ordinal).ToList() is { Count: > 0 } dropped)
+            {
+                return $"columns of the rows this version published were dropped from {DatasetRegistry.QualifiedTable(table!)} ({string.Join(", ", dropped)})";
+            }
+
+            if (now.Except(columns, StringComparer.Ordinal).ToList() is { Count: > 0 } added && await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    $"select exists (select 1 from {DatasetRegistry.QualifiedTable(table!)} t where t._version_from = @version and not ({string.Join(" and ", added.Select(c => $"t.{DatasetRegistry.Quote(c)} is null"))}))",
+                    new { version }, transaction, cancellationToken: cancellationToken)))
+            {
+                return $"the rows this version published in {DatasetRegistry.QualifiedTable(table!)} were altered after publication (a column added since, {string.Join(", ", added)}, holds values in them)";
+            }
+        }
+
+        var (rows, closed) = await DigestsAsync(connection, transaction, table!, left, version.Value, format, columns, cancellationToken);
         if (rows != recorded.GetProperty("rows_digest").GetString())
         {
             return $"the rows this version published in {DatasetRegistry.QualifiedTable(table!)} were altered after publication";
@@ -320,36 +349,46 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     }
 
     /// <summary>
-    /// SHA-256 over the SHA-256 of every row the version inserted, and over the keys of the rows it closed, both in key
-    /// order. A row is all its columns but <c>_version_to</c>: in format 1 also without the columns added to the table
-    /// after the version (<c>hub.added_columns</c>), from format 2 on without its null values (a column added later is
-    /// null in older rows), so an additive schema change leaves earlier digests intact. From format 3 on, the closed
-    /// keys also count those of <paramref name="leftTable"/> (the table the dataset left with this version).
+    /// The digests of what a version wrote: of every row it inserted, and of the keys of the rows it closed, both in key
+    /// order, so that an additive schema change leaves earlier digests intact. Formats 1 to 3 take the SHA-256 over each
+    /// row's SHA-256 of its JSON (all columns but <c>_version_to</c>; format 1 without the columns added to the table after
+    /// the version (<c>hub.added_columns</c>), formats 2 and 3 without the null values, which an added column is in older
+    /// rows) in collation order; format 4 the SHA-256 over the text of the rows' <paramref name="columns"/> (those the
+    /// table had when the version was published, <c>_version_to</c> excepted), one row per line, in byte order. From format
+    /// 3 on, the closed keys also count those of <paramref name="leftTable"/> (the table the dataset left with this version).
     /// </summary>
     private static async Task<(string Rows, string Closed)> DigestsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, string? leftTable, long version, int format, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, string? leftTable, long version, int format, IReadOnlyList<string>? columns, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
         var closedIn = format < 3 || leftTable is null
             ? $"select t._key from {table} t where t._version_to = @version"
             : $"select t._key from {table} t where t._version_to = @version union all select t._key from {DatasetRegistry.QualifiedTable(leftTable)} t where t._version_to = @version";
-        var row = format < 2 ? "to_jsonb(t) - '_version_to' - added.columns" : "jsonb_strip_nulls(to_jsonb(t) - '_version_to')";
+        var order = format < 4 ? "_key" : "_key collate \"C\"";
+        var rows = format switch
+        {
+            < 4 => $"""
+                   encode(sha256(convert_to(coalesce(string_agg(
+                       encode(sha256(convert_to(({(format < 2 ? "to_jsonb(t) - '_version_to' - added.columns" : "jsonb_strip_nulls(to_jsonb(t) - '_version_to')")})::text, 'UTF8')), 'hex'), '' order by t.{order}), ''), 'UTF8')), 'hex')
+                   """,
+            _ => $"encode(sha256(convert_to(coalesce(string_agg(row({string.Join(", ", columns!.Select(c => "t." + DatasetRegistry.Quote(c)))})::text, E'\\n' order by t.{order}), ''), 'UTF8')), 'hex')",
+        };
         return await connection.QuerySingleAsync<(string, string)>(new CommandDefinition(
             $"""
             select
-              (select encode(sha256(convert_to(coalesce(string_agg(
-                   encode(sha256(convert_to(({row})::text, 'UTF8')), 'hex'), '' order by t._key), ''), 'UTF8')), 'hex')
+              (select {rows}
                from {table} t,
                     (select coalesce(array_agg(column_name), array[]::text[]) as columns from hub.added_columns
                      where table_name = @tableName and after_version >= @version) added
                where t._version_from = @version),
-              (select encode(sha256(convert_to(coalesce(string_agg(c._key, E'\n' order by c._key), ''), 'UTF8')), 'hex')
+              (select encode(sha256(convert_to(coalesce(string_agg(c._key, E'\n' order by c.{order}), ''), 'UTF8')), 'hex')
                from ({closedIn}) c)
             """, new { version, tableName }, transaction, cancellationToken: cancellationToken));
     }
 
+    /// <summary>Entries and row texts are the same whatever the session's settings: times in UTC, dates in ISO form.</summary>
     private static async Task UseUtcAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
-        await connection.ExecuteAsync(new CommandDefinition("set local timezone to 'UTC'", transaction: transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition("set local timezone to 'UTC'; set local datestyle to 'ISO, YMD'", transaction: transaction, cancellationToken: cancellationToken));
 
     private static string Canonical(string json) => Encoding.UTF8.GetString(RecordHash.CanonicalJson(JsonDocument.Parse(json).RootElement));
 
