@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using NJsonSchema;
@@ -157,7 +158,7 @@ public sealed class CompiledSchema
             Pattern = pattern,
             MinLength = model.MinLength,
             MaxLength = model.MaxLength,
-            Format = !string.IsNullOrEmpty(model.Format) && Formats.TryGetValue(model.Format, out var format) ? format : null,
+            Format = !string.IsNullOrEmpty(model.Format) && Formats.TryGetValue(model.Format, out var format) ? FormatCheck(model.Format, format) : null,
             Minimum = model.Minimum,
             MinimumIsExclusive = model.IsExclusiveMinimum,
             Maximum = model.Maximum,
@@ -174,6 +175,82 @@ public sealed class CompiledSchema
         };
     }
 
+    /// <summary>
+    /// NJsonSchema's check of a format (any of its validators for the format passes the text), after a shortcut for the
+    /// shapes of date and date-time the agencies send, which NJsonSchema's validators certainly pass.
+    /// </summary>
+    private static Func<string, bool> FormatCheck(string name, IFormatValidator[] validators)
+    {
+        bool Reference(string text) => Array.Exists(validators, v => v.IsValid(text, Newtonsoft.Json.Linq.JTokenType.String));
+        return name switch
+        {
+            "date" => text => IsIsoDate(text) || Reference(text),
+            "date-time" => text => IsIsoDateTimeWithZone(text) || Reference(text),
+            _ => Reference,
+        };
+    }
+
+    /// <summary>
+    /// <c>yyyy-MM-dd</c> in ASCII digits, a real date of the Gregorian calendar: what NJsonSchema's date check
+    /// (<see cref="DateTime.TryParseExact(string, string, IFormatProvider, DateTimeStyles, out DateTime)"/> with that
+    /// format in the current culture) accepts when the current culture's calendar is the Gregorian one.
+    /// </summary>
+    private static bool IsIsoDate(string text) =>
+        text.Length == 10 && text[4] == '-' && text[7] == '-'
+        && TryDigits(text, 0, 4, out var year) && TryDigits(text, 5, 2, out var month) && TryDigits(text, 8, 2, out var day)
+        && year >= 1 && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month)
+        && CultureInfo.CurrentCulture.DateTimeFormat.Calendar is GregorianCalendar;
+
+    /// <summary>
+    /// <c>yyyy-MM-ddTHH:mm:ss</c>, optionally with a fraction, then <c>Z</c> or an offset <c>+hh:mm</c>, in ASCII digits:
+    /// a text NJsonSchema's date-time check accepts whatever the numbers are (its last resort is the pattern
+    /// <c>^\d{4}-\d{2}-\d{2}([Tt_]| )\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[\+-]\d{2}:\d{2})$</c>).
+    /// </summary>
+    private static bool IsIsoDateTimeWithZone(string text)
+    {
+        if (text.Length < 20 || text[4] != '-' || text[7] != '-' || text[10] is not ('T' or 't' or '_' or ' ') || text[13] != ':' || text[16] != ':'
+            || !TryDigits(text, 0, 4, out _) || !TryDigits(text, 5, 2, out _) || !TryDigits(text, 8, 2, out _)
+            || !TryDigits(text, 11, 2, out _) || !TryDigits(text, 14, 2, out _) || !TryDigits(text, 17, 2, out _))
+        {
+            return false;
+        }
+
+        var i = 19;
+        if (text[i] == '.')
+        {
+            var start = ++i;
+            while (i < text.Length && char.IsAsciiDigit(text[i]))
+            {
+                i++;
+            }
+
+            if (i == start)
+            {
+                return false;
+            }
+        }
+
+        var zone = text.AsSpan(i);
+        return zone is "Z" or "z"
+               || (zone.Length == 6 && zone[0] is ('+' or '-') && zone[3] == ':' && TryDigits(text, i + 1, 2, out _) && TryDigits(text, i + 4, 2, out _));
+    }
+
+    private static bool TryDigits(string text, int start, int count, out int value)
+    {
+        value = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            if (!char.IsAsciiDigit(text[i]))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (text[i] - '0');
+        }
+
+        return true;
+    }
+
     private sealed record Property(int Index, Node Schema, bool Required, bool Nullable);
 
     private sealed class Node
@@ -185,7 +262,7 @@ public sealed class CompiledSchema
         public required Regex? Pattern { get; init; }
         public required int? MinLength { get; init; }
         public required int? MaxLength { get; init; }
-        public required IFormatValidator[]? Format { get; init; }
+        public required Func<string, bool>? Format { get; init; }
         public required decimal? Minimum { get; init; }
         public required bool MinimumIsExclusive { get; init; }
         public required decimal? Maximum { get; init; }
@@ -259,7 +336,7 @@ public sealed class CompiledSchema
             return (Pattern is null || Pattern.IsMatch(text))
                    && (MinLength is null || text.Length >= MinLength)
                    && (MaxLength is null || text.Length <= MaxLength)
-                   && (Format is null || Array.Exists(Format, f => f.IsValid(text, Newtonsoft.Json.Linq.JTokenType.String)));
+                   && (Format is null || Format(text));
         }
 
         private bool NumberIsValid(JsonElement value, out bool isInteger)
