@@ -3,6 +3,7 @@ using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Hub.Connectors.Pipeline;
 using Hub.Core.Catalog;
 using Hub.Core.Records;
 
@@ -21,6 +22,12 @@ public sealed class PersonalDataGuard
     /// <summary>Position in <see cref="sorted"/> by property name.</summary>
     private readonly FrozenDictionary<string, int> positions;
 
+    /// <summary>The schema's properties in its own order (the order records mostly follow): UTF-8 name and position in <see cref="sorted"/>.</summary>
+    private readonly (byte[]? Name, int Position)[] inSchemaOrder;
+
+    /// <summary>Index in <see cref="inSchemaOrder"/> by position in <see cref="sorted"/>.</summary>
+    private readonly int[] schemaIndex;
+
     private readonly bool anyMarked;
     private readonly byte[]? hashKey;
 
@@ -35,6 +42,13 @@ public sealed class PersonalDataGuard
 
         sorted = [.. schema.Columns.OrderBy(c => c.Name, StringComparer.Ordinal)];
         positions = sorted.Select((c, i) => (c.Name, i)).ToFrozenDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+        inSchemaOrder = [.. schema.Columns.Select(c => (Utf8Name.Of(c.Name), positions[c.Name]))];
+        schemaIndex = new int[sorted.Length];
+        for (var i = 0; i < inSchemaOrder.Length; i++)
+        {
+            schemaIndex[inSchemaOrder[i].Position] = i;
+        }
+
         anyMarked = sorted.Any(c => c.Personal != PersonalData.None);
         this.hashKey = hashKey;
     }
@@ -75,11 +89,21 @@ public sealed class PersonalDataGuard
     {
         var values = new JsonElement[sorted.Length];
         var present = sorted.Length <= 256 ? stackalloc bool[sorted.Length] : new bool[sorted.Length];
+        var next = 0;
         foreach (var property in record.EnumerateObject())
         {
-            if (!positions.TryGetValue(property.Name, out var position))
+            int position;
+            if (next < inSchemaOrder.Length && inSchemaOrder[next].Name is { } expected && property.NameEquals(expected))
+            {
+                position = inSchemaOrder[next++].Position;
+            }
+            else if (!positions.TryGetValue(property.Name, out position))
             {
                 continue;
+            }
+            else
+            {
+                next = schemaIndex[position] + 1;
             }
 
             if (present[position])

@@ -1,7 +1,9 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Hub.Connectors.Pipeline;
 using NJsonSchema;
 using NJsonSchema.Validation;
 using NJsonSchema.Validation.FormatValidators;
@@ -101,7 +103,7 @@ public sealed class CompiledSchema
                             return null;
                         }
 
-                        compiled[property.Name] = new Property(compiled.Count, propertyNode, propertyModel.IsRequired, propertyModel.IsNullable(SchemaType.JsonSchema));
+                        compiled[property.Name] = new Property(compiled.Count, Utf8Name.Of(property.Name), propertyNode, propertyModel.IsRequired, propertyModel.IsNullable(SchemaType.JsonSchema));
                     }
 
                     properties = compiled.ToFrozenDictionary(StringComparer.Ordinal);
@@ -167,6 +169,7 @@ public sealed class CompiledSchema
             ExclusiveMaximum = model.ExclusiveMaximum,
             MultipleOf = model.MultipleOf,
             Properties = properties,
+            Ordered = [.. properties.Values.OrderBy(p => p.Index)],
             AnyRequired = properties.Values.Any(p => p.Required),
             AllowAdditional = allowAdditional,
             Items = items,
@@ -251,7 +254,7 @@ public sealed class CompiledSchema
         return true;
     }
 
-    private sealed record Property(int Index, Node Schema, bool Required, bool Nullable);
+    private sealed record Property(int Index, byte[]? Utf8Name, Node Schema, bool Required, bool Nullable);
 
     private sealed class Node
     {
@@ -271,6 +274,9 @@ public sealed class CompiledSchema
         public required decimal? ExclusiveMaximum { get; init; }
         public required decimal? MultipleOf { get; init; }
         public required FrozenDictionary<string, Property> Properties { get; init; }
+
+        /// <summary><see cref="Properties"/> in the schema's order.</summary>
+        public required Property[] Ordered { get; init; }
         public required bool AnyRequired { get; init; }
         public required bool AllowAdditional { get; init; }
         public required Node? Items { get; init; }
@@ -342,8 +348,7 @@ public sealed class CompiledSchema
         private bool NumberIsValid(JsonElement value, out bool isInteger)
         {
             // Newtonsoft reads a number without '.', 'e' or 'E' as an integer (long, or BigInteger past long), any other as a double.
-            var raw = value.GetRawText();
-            isInteger = raw.AsSpan().IndexOfAny('.', 'e', 'E') < 0;
+            isInteger = JsonMarshal.GetRawUtf8Value(value).IndexOfAny((byte)'.', (byte)'e', (byte)'E') < 0;
             decimal number;
             if (isInteger)
             {
@@ -397,9 +402,15 @@ public sealed class CompiledSchema
         {
             // One pass over the record's properties; a schema property seen twice is left to NJsonSchema (Newtonsoft keeps the last).
             Span<bool> seen = Properties.Count <= 64 ? stackalloc bool[Properties.Count] : new bool[Properties.Count];
+            var next = 0;
             foreach (var member in value.EnumerateObject())
             {
-                if (!Properties.TryGetValue(member.Name, out var property))
+                Property? property;
+                if (next < Ordered.Length && Ordered[next].Utf8Name is { } expected && member.NameEquals(expected))
+                {
+                    property = Ordered[next];
+                }
+                else if (!Properties.TryGetValue(member.Name, out property))
                 {
                     if (!AllowAdditional)
                     {
@@ -408,6 +419,8 @@ public sealed class CompiledSchema
 
                     continue;
                 }
+
+                next = property.Index + 1;
 
                 if (seen[property.Index])
                 {
