@@ -145,8 +145,8 @@ public sealed class CompiledSchema
 
         properties ??= FrozenDictionary<string, Property>.Empty;
         var enumeration = model.Enumeration.Count == 0 ? null : model.Enumeration.Where(v => v is not null).Select(v => (string)v!).ToFrozenSet(StringComparer.Ordinal);
-        var requiredElsewhere = required.Where(r => !properties.ContainsKey(r)).Distinct(StringComparer.Ordinal).ToArray();
-        if (requiredElsewhere.Length > 0 || !required.All(r => !properties.TryGetValue(r, out var p) || p.Required))
+        // A required name that is not one of the properties (NJsonSchema checks it apart) is not reproduced.
+        if (required.Any(r => !properties.TryGetValue(r, out var p) || !p.Required))
         {
             return null;
         }
