@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using Hub.Connectors.Privacy;
@@ -17,18 +16,16 @@ namespace Hub.Connectors.Pipeline;
 /// </summary>
 public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator validator, PersonalDataGuard guard)
 {
-    private readonly FrozenSet<string> properties = dataset.Schema.Columns.Select(c => c.Name).ToFrozenSet(StringComparer.Ordinal);
-
     public DatasetDefinition Dataset { get; } = dataset;
 
     /// <summary>
-    /// The checker of a dataset: its JSON Schema validator and personal-data guard. Throws
+    /// The checker of a dataset: its JSON Schema validator (<see cref="FastRecordValidator"/>) and personal-data guard. Throws
     /// <see cref="InvalidOperationException"/> when the schema hashes personal data and no hash key is given.
     /// </summary>
     public static RecordChecker For(DatasetDefinition dataset, byte[]? hashKey)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        return new RecordChecker(dataset, new NJsonSchemaValidator(dataset.Schema.Json, dataset.Schema.Path), new PersonalDataGuard(dataset.Schema, hashKey));
+        return new RecordChecker(dataset, FastRecordValidator.For(dataset.Schema.Json, dataset.Schema.Path), new PersonalDataGuard(dataset.Schema, hashKey));
     }
 
     /// <summary>
@@ -116,7 +113,7 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
     }
 
     /// <summary>The canonical JSON that is hashed and published: the schema's properties, personal data protected.</summary>
-    private byte[] Publishable(JsonElement record) => RecordHash.CanonicalJson(guard.Protect(record), properties);
+    private byte[] Publishable(JsonElement record) => guard.CanonicalJson(record);
 }
 
 /// <summary>A source record after mapping: the record to check, its key (null when it has none) and the errors so far.</summary>

@@ -14,6 +14,9 @@ public sealed class NJsonSchemaValidator : IRecordValidator
         schema = JsonSchema.FromJsonAsync(schemaJson, documentPath).GetAwaiter().GetResult();
     }
 
+    /// <summary>The schema as NJsonSchema read it.</summary>
+    internal JsonSchema Schema => schema;
+
     public IReadOnlyList<string> Validate(JsonElement record)
     {
         ICollection<ValidationError> errors;

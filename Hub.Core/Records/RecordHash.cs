@@ -7,28 +7,19 @@ namespace Hub.Core.Records;
 /// <summary>
 /// Content hash of a record: SHA-256 over its canonical JSON (object properties sorted by ordinal name,
 /// no insignificant white space), so the same content always hashes the same whatever the agency's
-/// property order or formatting. Given the names of a dataset's schema properties, the hash covers only those
-/// (what the typed table stores): a field the schema does not declare neither changes the hash nor is published.
+/// property order or formatting. A dataset's record is hashed projected onto its schema's properties (what the typed
+/// table stores) with personal data protected, written in this canonical form by the connectors' personal-data guard:
+/// a field the schema does not declare neither changes the hash nor is published.
 /// </summary>
 public static class RecordHash
 {
-    /// <summary>
-    /// The record as canonical UTF-8 JSON; with <paramref name="properties"/>, an object record keeps only the
-    /// top-level properties named there (the record projected onto its schema).
-    /// </summary>
-    public static byte[] CanonicalJson(JsonElement record, IReadOnlySet<string>? properties = null)
+    /// <summary>The record as canonical UTF-8 JSON.</summary>
+    public static byte[] CanonicalJson(JsonElement record)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            if (properties is not null && record.ValueKind == JsonValueKind.Object)
-            {
-                WriteObject(writer, record.EnumerateObject().Where(p => properties.Contains(p.Name)));
-            }
-            else
-            {
-                WriteCanonical(writer, record);
-            }
+            WriteCanonical(writer, record);
         }
 
         return buffer.WrittenSpan.ToArray();

@@ -72,7 +72,7 @@ public sealed class DemoAgencyProcess : IAsyncDisposable
     private const string BuildConfiguration = "Release";
 #endif
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -54,20 +54,21 @@ public sealed class PersonalDataGuardTests : IDisposable
     }
 
     [Fact]
-    public void Protect_drops_masks_and_hashes_and_leaves_the_rest()
+    public void The_canonical_json_drops_masks_and_hashes_and_leaves_the_rest()
     {
         var guard = new PersonalDataGuard(Parse(Schema), Key);
-        var record = JsonDocument.Parse("""{"ma":"X1","ho_ten":"Nguyễn Văn An","cccd":58123456789,"dien_thoai":"0912345678"}""").RootElement;
+        var record = JsonDocument.Parse("""{"ma":"X1","ho_ten":"Nguyễn Văn An","cccd":58123456789,"dien_thoai":"0912345678","khac":1}""").RootElement;
 
-        var protectedRecord = guard.Protect(record);
+        var protectedRecord = JsonDocument.Parse(guard.CanonicalJson(record)).RootElement;
 
+        Assert.Equal(["cccd", "ho_ten", "ma"], protectedRecord.EnumerateObject().Select(p => p.Name));
         Assert.Equal("X1", protectedRecord.GetProperty("ma").GetString());
         Assert.Equal("**********" + " An", protectedRecord.GetProperty("ho_ten").GetString());
-        Assert.False(protectedRecord.TryGetProperty("dien_thoai", out _));
         var hash = protectedRecord.GetProperty("cccd").GetString()!;
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Key, "58123456789"u8)), hash);
-        Assert.Equal(hash, guard.Protect(record).GetProperty("cccd").GetString());
-        Assert.NotEqual(hash, new PersonalDataGuard(Parse(Schema), "another-key-that-is-long-enough-0123456789"u8.ToArray()).Protect(record).GetProperty("cccd").GetString());
+        Assert.Equal(guard.CanonicalJson(record), guard.CanonicalJson(record));
+        var otherKey = new PersonalDataGuard(Parse(Schema), "another-key-that-is-long-enough-0123456789"u8.ToArray());
+        Assert.NotEqual(hash, JsonDocument.Parse(otherKey.CanonicalJson(record)).RootElement.GetProperty("cccd").GetString());
     }
 
     [Theory]
