@@ -177,8 +177,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, staged, fullRefresh: run.Mode == "full", cancellationToken);
         var changed = counts.Inserted + counts.Updated + counts.Deleted > 0;
-        var rowCount = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"select count(*) from {DatasetRegistry.QualifiedTable(dataset.TableName)} where _version_to is null", transaction: transaction, cancellationToken: cancellationToken));
+        // Counted from the merge, not by reading every current row: a table the dataset moves to starts empty.
+        var rowCount = (dataset.PublishedTable == dataset.TableName ? dataset.RowCount : 0) + counts.Inserted - counts.Deleted;
 
         // The version is published (and the run finished) when the merge is done, not when it started.
         var finished = time.GetUtcNow();
