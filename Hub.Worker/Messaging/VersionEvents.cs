@@ -12,8 +12,8 @@ namespace Hub.Worker.Messaging;
 /// published with <c>events_sent_at</c> null; its record changes and its <see cref="DatasetVersionPublished"/> are
 /// sent after that commit, then the version is marked sent. A send that failed is repeated by the run's message
 /// retry (<see cref="SendForRunAsync"/>) or, if the worker stopped, by the housekeeping sweep (<see cref="SweepAsync"/>).
-/// One sender at a time per dataset (a PostgreSQL advisory lock), always from the oldest unsent version, so a
-/// resend never announces a version before the one it follows.
+/// One sender at a time per dataset (a PostgreSQL advisory lock, not waited for), always from the oldest unsent
+/// version, so a resend never announces a version before the one it follows.
 /// </summary>
 public sealed partial class VersionEvents(NpgsqlDataSource dataSource, SnapshotWriter writer, TimeProvider time, ILogger<VersionEvents> logger)
 {
@@ -80,38 +80,58 @@ public sealed partial class VersionEvents(NpgsqlDataSource dataSource, SnapshotW
         return sent;
     }
 
+    /// <summary>
+    /// Sends the dataset's unsent versions, oldest first, unless another sender holds the dataset's lock: that one sends
+    /// them (a sender looks again after letting the lock go, so a version committed while it was finishing is not left
+    /// for the sweep). Not waiting for the lock keeps the writer's consumers free to publish the next runs (pushes in
+    /// quick succession waited seconds behind each other's events). Returns how many versions this call sent.
+    /// </summary>
     private async Task<int> SendPendingAsync(string datasetId, IPublishEndpoint publisher, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "select pg_advisory_lock(@LockClass, hashtext(@datasetId))", new { LockClass, datasetId }, cancellationToken: cancellationToken));
-        try
+        var sent = 0;
+        while (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                   "select pg_try_advisory_lock(@LockClass, hashtext(@datasetId))", new { LockClass, datasetId }, cancellationToken: cancellationToken)))
         {
-            // Read under the lock: another sender may have sent them meanwhile. Versions commit in order (the
-            // writer locks the dataset's row), so the unsent ones seen here have no unsent gap before them.
-            var pending = (await connection.QueryAsync<PendingVersion>(new CommandDefinition(
-                """
-                select dataset_id as DatasetId, version as Version, run_id as RunId, inserted as Inserted, updated as Updated,
-                       deleted as Deleted, row_count as RowCount, published_at as PublishedAt
-                from hub.versions where dataset_id = @datasetId and events_sent_at is null order by version
-                """, new { datasetId }, cancellationToken: cancellationToken))).AsList();
-            foreach (var version in pending)
+            try
             {
-                var published = new DatasetVersionPublished(
-                    version.DatasetId, version.Version, version.RunId, version.Inserted, version.Updated, version.Deleted, version.RowCount, version.PublishedAt);
-                await PublishRecordChangesAsync(publisher, published, cancellationToken);
-                await publisher.Publish(published, cancellationToken);
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "update hub.versions set events_sent_at = @now where dataset_id = @datasetId and version = @Version",
-                    new { now = time.GetUtcNow(), datasetId, version.Version }, cancellationToken: cancellationToken));
+                // Read under the lock: another sender may have sent them meanwhile. Versions commit in order (the
+                // writer locks the dataset's row), so the unsent ones seen here have no unsent gap before them.
+                List<PendingVersion> pending;
+                while ((pending = (await connection.QueryAsync<PendingVersion>(new CommandDefinition(
+                           """
+                           select dataset_id as DatasetId, version as Version, run_id as RunId, inserted as Inserted, updated as Updated,
+                                  deleted as Deleted, row_count as RowCount, published_at as PublishedAt
+                           from hub.versions where dataset_id = @datasetId and events_sent_at is null order by version
+                           """, new { datasetId }, cancellationToken: cancellationToken))).AsList()).Count > 0)
+                {
+                    foreach (var version in pending)
+                    {
+                        var published = new DatasetVersionPublished(
+                            version.DatasetId, version.Version, version.RunId, version.Inserted, version.Updated, version.Deleted, version.RowCount, version.PublishedAt);
+                        await PublishRecordChangesAsync(publisher, published, cancellationToken);
+                        await publisher.Publish(published, cancellationToken);
+                        await connection.ExecuteAsync(new CommandDefinition(
+                            "update hub.versions set events_sent_at = @now where dataset_id = @datasetId and version = @Version",
+                            new { now = time.GetUtcNow(), datasetId, version.Version }, cancellationToken: cancellationToken));
+                    }
+
+                    sent += pending.Count;
+                }
+            }
+            finally
+            {
+                await connection.ExecuteAsync("select pg_advisory_unlock(@LockClass, hashtext(@datasetId))", new { LockClass, datasetId });
             }
 
-            return pending.Count;
+            if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    "select exists (select 1 from hub.versions where dataset_id = @datasetId and events_sent_at is null)", new { datasetId }, cancellationToken: cancellationToken)))
+            {
+                break;
+            }
         }
-        finally
-        {
-            await connection.ExecuteAsync("select pg_advisory_unlock(@LockClass, hashtext(@datasetId))", new { LockClass, datasetId });
-        }
+
+        return sent;
     }
 
     /// <summary>Sends the version's record changes in parts, before the version's own event.</summary>

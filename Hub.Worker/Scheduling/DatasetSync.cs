@@ -84,7 +84,7 @@ public sealed partial class DatasetSync(
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            await staging.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // its own error, if any, is this one or came after it
+            await staging.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // a batch still being staged ends before the run fails
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             HubTelemetry.RunsFinished.Add(1, new KeyValuePair<string, object?>("dataset", datasetId), new KeyValuePair<string, object?>("status", "failed"));
             await runs.FailAsync(runId, e.Message, CancellationToken.None);
@@ -96,7 +96,7 @@ public sealed partial class DatasetSync(
         }
         catch (OperationCanceledException)
         {
-            await staging.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // its own error, if any, is this one or came after it
+            await staging.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // a batch still being staged ends before the run fails
             await runs.FailAsync(runId, "cancelled: the worker was stopping", CancellationToken.None);
             throw;
         }

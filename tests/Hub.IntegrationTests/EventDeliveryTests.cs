@@ -1,4 +1,7 @@
+using System.Text.Json;
 using Hub.Core.Messages;
+using Hub.Worker.Catalog;
+using Hub.Worker.Ingest;
 using Hub.Worker.Messaging;
 using Hub.Worker.Store;
 using MassTransit;
@@ -13,6 +16,28 @@ namespace Hub.IntegrationTests;
 [Collection(HubTestGroup.Name)]
 public sealed class EventDeliveryTests(HubFixture hub)
 {
+    [Fact]
+    public async Task Versions_published_in_quick_succession_each_get_their_events_once_and_in_order()
+    {
+        // Concurrent pushes publish versions back to back; their senders do not wait for each other's lock, so the
+        // one holding it must also send the versions committed while it was sending.
+        await using var follower = await ChangeFollower.StartAsync("it-events-burst");
+        var ingestion = hub.ApiServices.GetRequiredService<PushIngestion>();
+        var entry = hub.ApiServices.GetRequiredService<HubCatalog>().Find("it-events-burst")!;
+        var pushes = await Task.WhenAll(Enumerable.Range(0, 8).Select(push => ingestion.IngestAsync(
+            entry, JsonSerializer.SerializeToUtf8Bytes(Enumerable.Range(1 + (push * 10), 10).Select(i => TestAgency.Ward(i)).ToList()), ndjson: false, "/api/ingest/it-events-burst", null, CancellationToken.None)));
+        foreach (var push in pushes)
+        {
+            Assert.Equal("succeeded", (await hub.WaitForRunAsync(push.RunId)).Status);
+        }
+
+        await follower.WaitForAsync(received => received.OfType<DatasetVersionPublished>().Count() >= 8);
+        var versions = follower.Received.OfType<DatasetVersionPublished>().Select(v => v.Version).ToList();
+        Assert.Equal(Enumerable.Range(1, 8).Select(v => (long)v), versions);
+        Assert.Equal(80, follower.Received.OfType<RecordChangesPublished>().Sum(p => p.Changes.Count));
+        Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.versions where dataset_id = 'it-events-burst' and events_sent_at is null"));
+    }
+
     [Fact]
     public async Task A_publish_that_fails_after_the_commit_is_sent_again_with_every_part_and_the_version()
     {
