@@ -72,11 +72,15 @@ public static class StagingTable
             index[columns[i].Name] = i;
         }
 
-        var text = new StringBuilder(records.Count * 512);
+        // Row by row into the COPY stream (a whole batch of text would be a large object for every batch).
+        var names = string.Concat(columns.Select(c => DatasetRegistry.Quote(c.Name) + ", "));
+        await using var writer = await connection.BeginTextImportAsync($"copy {Of(runId)} ({names}_key, _hash, _sequence, _ordinal, _changed) from stdin", cancellationToken);
+        var text = new StringBuilder(1024);
         var values = new JsonElement?[columns.Count];
         for (var ordinal = 0; ordinal < records.Count; ordinal++)
         {
             var record = records[ordinal];
+            text.Clear();
             if (record.Json is null)
             {
                 for (var i = 0; i < columns.Count; i++)
@@ -107,13 +111,7 @@ public static class StagingTable
             text.Append('\t');
             text.Append(record.Hash).Append('\t');
             text.Append(sequence).Append('\t').Append(ordinal).Append('\t').Append(record.Json is null ? 'f' : 't').Append('\n');
-        }
-
-        var names = string.Concat(columns.Select(c => DatasetRegistry.Quote(c.Name) + ", "));
-        await using var writer = await connection.BeginTextImportAsync($"copy {Of(runId)} ({names}_key, _hash, _sequence, _ordinal, _changed) from stdin", cancellationToken);
-        foreach (var chunk in text.GetChunks())
-        {
-            await writer.WriteAsync(chunk, cancellationToken);
+            await writer.WriteAsync(text, cancellationToken);
         }
     }
 
