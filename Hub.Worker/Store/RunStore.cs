@@ -45,8 +45,9 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
 
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            insert into hub.runs (id, dataset_id, trigger, mode, status, started_at, config_revision, schema_version)
-            values (@id, @DatasetId, @Trigger, @mode, 'running', @now, @ConfigRevision, @SchemaVersion)
+            insert into hub.runs (id, dataset_id, trigger, mode, status, started_at, config_revision, schema_version, base_version)
+            values (@id, @DatasetId, @Trigger, @mode, 'running', @now, @ConfigRevision, @SchemaVersion,
+                    (select current_version from hub.datasets where id = @DatasetId))
             """,
             new
             {

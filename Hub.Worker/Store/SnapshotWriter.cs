@@ -117,6 +117,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         var run = await connection.QuerySingleOrDefaultAsync<RunState>(new CommandDefinition(
             """
             select r.dataset_id as DatasetId, r.status as Status, r.mode as Mode, r.batch_count as BatchCount, r.fetched as Fetched, r.sync_cursor as SyncCursor, r.schema_version as SchemaVersion,
+                   r.base_version as BaseVersion,
                    (select count(*) from hub.run_batches b where b.run_id = r.id) as StagedBatches,
                    (select coalesce(sum(valid), 0) from hub.run_batches b where b.run_id = r.id) as Valid,
                    (select coalesce(sum(rejected), 0) from hub.run_batches b where b.run_id = r.id) as Rejected
@@ -168,7 +169,9 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             return null;
         }
 
-        if (await StaleUnchangedAsync(connection, transaction, runId, dataset.TableName, cancellationToken) is { } stale)
+        // Records found unchanged were looked up against the published version; if it is still the one the run started
+        // from, nothing was published meanwhile and they still are.
+        if (run.BaseVersion != dataset.CurrentVersion && await StaleUnchangedAsync(connection, transaction, runId, dataset.TableName, cancellationToken) is { } stale)
         {
             await RunStore.MarkFailedAsync(connection, transaction, runId, stale, now, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -365,7 +368,7 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
             Duplicates: staged - distinct);
     }
 
-    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, string? SyncCursor, int SchemaVersion, long StagedBatches, long Valid, long Rejected);
+    private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, string? SyncCursor, int SchemaVersion, long? BaseVersion, long StagedBatches, long Valid, long Rejected);
 
     private sealed record MergeCounts(long Inserted, long Updated, long Deleted, long Unchanged, long Duplicates);
 }
