@@ -95,12 +95,7 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
         NpgsqlConnection connection, NpgsqlTransaction transaction, string datasetId, string tableName, string? leftTable, long version, Guid runId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await UseUtcAsync(connection, transaction, cancellationToken);
-        var columns = (await connection.QueryAsync<string>(new CommandDefinition(
-            """
-            select attname from pg_attribute
-            where attrelid = to_regclass(@table) and attnum > 0 and not attisdropped and attname <> '_version_to'
-            order by attnum
-            """, new { table = DatasetRegistry.QualifiedTable(tableName) }, transaction, cancellationToken: cancellationToken))).AsList();
+        var columns = await DigestedColumnsAsync(connection, transaction, tableName, cancellationToken);
         var (rows, closed) = await DigestsAsync(connection, transaction, tableName, leftTable, version, VersionEntryFormat, columns, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "update hub.versions set rows_digest = @rows, closed_digest = @closed, digest_columns = @columns where dataset_id = @datasetId and version = @version",
@@ -230,9 +225,7 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
         var columns = format < 4 ? null : recorded.GetProperty("columns").EnumerateArray().Select(c => c.GetString()!).ToList();
         if (columns is not null)
         {
-            var now = (await connection.QueryAsync<string>(new CommandDefinition(
-                "select attname from pg_attribute where attrelid = to_regclass(@table) and attnum > 0 and not attisdropped and attname <> '_version_to'",
-                new { table = DatasetRegistry.QualifiedTable(table!) }, transaction, cancellationToken: cancellationToken))).AsList();
+            var now = await DigestedColumnsAsync(connection, transaction, table!, cancellationToken);
             if (columns.Except(now, StringComparer.Ordinal).ToList() is { Count: > 0 } dropped)
             {
                 return $"columns of the rows this version published were dropped from {DatasetRegistry.QualifiedTable(table!)} ({string.Join(", ", dropped)})";
@@ -385,6 +378,11 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
                from ({closedIn}) c)
             """, new { version, tableName }, transaction, cancellationToken: cancellationToken));
     }
+
+    /// <summary>The columns a version's rows are digested over (format 4): all the table has now but <c>_version_to</c>.</summary>
+    private static async Task<List<string>> DigestedColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, CancellationToken cancellationToken) =>
+        (await DatasetRegistry.TableColumnsAsync(connection, transaction, DatasetRegistry.QualifiedTable(tableName), cancellationToken))
+        .Select(c => c.Name).Where(c => c != "_version_to").ToList();
 
     /// <summary>Entries and row texts are the same whatever the session's settings: times in UTC, dates in ISO form.</summary>
     private static async Task UseUtcAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>

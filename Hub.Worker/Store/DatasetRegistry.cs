@@ -242,6 +242,18 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
             new { datasetId }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>
+    /// The columns of a table (<paramref name="qualifiedTable"/>, e.g. <see cref="QualifiedTable"/>), in table order,
+    /// with whether each is jsonb; empty when there is no such table.
+    /// </summary>
+    public static async Task<IReadOnlyList<TableColumn>> TableColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string qualifiedTable, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<TableColumn>(new CommandDefinition(
+            """
+            select attname as Name, atttypid = 'jsonb'::regtype as IsJson from pg_attribute
+            where attrelid = to_regclass(@qualifiedTable) and attnum > 0 and not attisdropped
+            order by attnum
+            """, new { qualifiedTable }, transaction, cancellationToken: cancellationToken))).AsList();
+
     /// <summary>The columns of an open data table with their types (system columns included); empty when there is no such table.</summary>
     private static async Task<Dictionary<string, string>> ColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<(string Name, string Type)>(new CommandDefinition(
@@ -332,4 +344,10 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
 
     private static bool SameType(string stored, string wanted) =>
         stored == wanted || (stored, wanted) is ("timestamp with time zone", "timestamptz");
+}
+
+/// <summary>A column of a table, and whether it is jsonb. System columns (<c>_key</c>, <c>_version_from</c>…) start with <c>_</c>.</summary>
+public sealed record TableColumn(string Name, bool IsJson)
+{
+    public bool IsSystem => Name.StartsWith('_');
 }

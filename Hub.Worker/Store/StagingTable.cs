@@ -22,16 +22,11 @@ public static class StagingTable
     public static string Of(Guid runId) => $"staging.{DatasetRegistry.Quote("run_" + runId.ToString("N"))}";
 
     /// <summary>The data columns of a run's staging table (in table order, with whether each is jsonb); empty when it does not exist.</summary>
-    public static async Task<IReadOnlyList<StagedColumn>> ColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, CancellationToken cancellationToken) =>
-        (await connection.QueryAsync<StagedColumn>(new CommandDefinition(
-            """
-            select attname as Name, atttypid = 'jsonb'::regtype as IsJson from pg_attribute
-            where attrelid = to_regclass(@table) and attnum > 0 and not attisdropped and attname not like '\_%'
-            order by attnum
-            """, new { table = Of(runId) }, transaction, cancellationToken: cancellationToken))).AsList();
+    public static async Task<IReadOnlyList<TableColumn>> ColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, CancellationToken cancellationToken) =>
+        (await DatasetRegistry.TableColumnsAsync(connection, transaction, Of(runId), cancellationToken)).Where(c => !c.IsSystem).ToList();
 
     /// <summary>The data columns of a run's staging table, creating it like <paramref name="tableName"/> on the run's first batch.</summary>
-    public static async Task<IReadOnlyList<StagedColumn>> EnsureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<TableColumn>> EnsureAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, CancellationToken cancellationToken)
     {
         var columns = await ColumnsAsync(connection, transaction, runId, cancellationToken);
         if (columns.Count > 0)
@@ -39,17 +34,13 @@ public static class StagingTable
             return columns;
         }
 
-        var data = await connection.QueryAsync<string>(new CommandDefinition(
-            """
-            select attname from pg_attribute
-            where attrelid = to_regclass(@table) and attnum > 0 and not attisdropped and attname not like '\_%'
-            order by attnum
-            """, new { table = DatasetRegistry.QualifiedTable(tableName) }, transaction, cancellationToken: cancellationToken));
+        var table = DatasetRegistry.QualifiedTable(tableName);
+        var data = (await DatasetRegistry.TableColumnsAsync(connection, transaction, table, cancellationToken)).Where(c => !c.IsSystem);
         await connection.ExecuteAsync(new CommandDefinition(
             $"""
             create unlogged table {Of(runId)} as
-            select {string.Concat(data.Select(c => DatasetRegistry.Quote(c) + ", "))}_key, _hash, 0 as _sequence, 0 as _ordinal, true as _changed
-            from {DatasetRegistry.QualifiedTable(tableName)} with no data
+            select {string.Concat(data.Select(c => DatasetRegistry.Quote(c.Name) + ", "))}_key, _hash, 0 as _sequence, 0 as _ordinal, true as _changed
+            from {table} with no data
             """, transaction: transaction, cancellationToken: cancellationToken));
         return await ColumnsAsync(connection, transaction, runId, cancellationToken);
     }
@@ -64,7 +55,7 @@ public static class StagingTable
     /// text, any other value's JSON text; a jsonb column takes the JSON value itself); a property without a column
     /// (none: records are projected onto the schema) is ignored, a column without a property is null.
     /// </summary>
-    public static async Task CopyAsync(NpgsqlConnection connection, Guid runId, IReadOnlyList<StagedColumn> columns, int sequence, IReadOnlyList<ValidRecord> records, CancellationToken cancellationToken)
+    public static async Task CopyAsync(NpgsqlConnection connection, Guid runId, IReadOnlyList<TableColumn> columns, int sequence, IReadOnlyList<ValidRecord> records, CancellationToken cancellationToken)
     {
         var index = new Dictionary<string, int>(columns.Count, StringComparer.Ordinal);
         for (var i = 0; i < columns.Count; i++)
@@ -150,6 +141,3 @@ public static class StagingTable
         text.Append(rest);
     }
 }
-
-/// <summary>A data column of a staging table, and whether it is jsonb (it then takes a JSON value as it is).</summary>
-public sealed record StagedColumn(string Name, bool IsJson);
