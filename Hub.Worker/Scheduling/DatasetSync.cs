@@ -67,7 +67,7 @@ public sealed partial class DatasetSync(
                     foreach (var batch in entry.Checker.CheckBatches(page.Mapped, batchSize, page.Published, record => maxCursor = Later(maxCursor, CursorValue(record, incremental))))
                     {
                         await staging;
-                        staging = StageAsync(new FetchedBatch(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues), cancellationToken);
+                        staging = writer.StageAsync(new FetchedBatch(runId, datasetId, batches++, request, batch.Valid, batch.Rejected, batch.Cleanliness.BlankValues, batch.Cleanliness.UntrimmedValues), cancellationToken);
                         rejectedTotal += batch.Rejected.Count;
                     }
 
@@ -130,18 +130,6 @@ public sealed partial class DatasetSync(
             }
 
             yield return prepared;
-        }
-    }
-
-    private async Task StageAsync(FetchedBatch batch, CancellationToken cancellationToken)
-    {
-        using (var activity = HubTelemetry.Source.StartActivity("stage batch"))
-        {
-            activity?.SetTag("hub.run", batch.RunId);
-            activity?.SetTag("hub.batch", batch.Sequence);
-            var started = Stopwatch.GetTimestamp();
-            await writer.StageAsync(batch, cancellationToken);
-            HubTelemetry.BatchWriteSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 
