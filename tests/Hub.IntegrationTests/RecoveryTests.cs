@@ -22,14 +22,7 @@ public sealed class RecoveryTests(HubFixture hub)
         Assert.Equal(1L, (await hub.SyncAsync("it-abandon")).Version);
 
         // A worker starts a run, fetches a page, stages one batch of changed records, and dies.
-        var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-abandon")!;
-        var runs = hub.Worker.Services.GetRequiredService<RunStore>();
-        var dead = await runs.StartAsync(entry.Dataset, RunTrigger.Schedule, CancellationToken.None);
-        var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 9 }));
-        await runs.RecordRequestAsync(dead, 0, new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/p"), TimeProvider.System.GetUtcNow(), 200, [9], payloadSha256, JsonDocument.Parse("[]"), []), CancellationToken.None);
-        var changed = Enumerable.Range(1, 10).Select(i => entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i, " (dở dang)"))).Valid!).ToList();
-        Assert.True(await hub.Worker.Services.GetRequiredService<SnapshotWriter>().StageAsync(
-            new FetchedBatch(dead, "it-abandon", 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, payloadSha256), changed, []), CancellationToken.None));
+        var dead = await StartRunWithOneStagedBatchAsync("it-abandon", payload: 9, suffix: " (dở dang)");
         Assert.Equal(10L, await hub.StagedCountAsync(dead));
 
         var later = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddMinutes(31));
@@ -59,14 +52,7 @@ public sealed class RecoveryTests(HubFixture hub)
         Assert.Equal(1L, (await hub.SyncAsync("it-staging-lost")).Version);
 
         // A run stages a batch, then the database restarts after a crash, which empties UNLOGGED staging tables.
-        var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-staging-lost")!;
-        var runs = hub.Worker.Services.GetRequiredService<RunStore>();
-        var runId = await runs.StartAsync(entry.Dataset, RunTrigger.Schedule, CancellationToken.None);
-        var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new byte[] { 11 }));
-        await runs.RecordRequestAsync(runId, 0, new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/p"), TimeProvider.System.GetUtcNow(), 200, [11], payloadSha256, JsonDocument.Parse("[]"), []), CancellationToken.None);
-        var records = Enumerable.Range(1, 10).Select(i => entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i))).Valid!).ToList();
-        Assert.True(await hub.Worker.Services.GetRequiredService<SnapshotWriter>().StageAsync(
-            new FetchedBatch(runId, "it-staging-lost", 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, payloadSha256), records, []), CancellationToken.None));
+        var runId = await StartRunWithOneStagedBatchAsync("it-staging-lost", payload: 11, suffix: string.Empty);
         await hub.QueryScalarAsync<int>($"truncate {StagingTable.Of(runId)}; select 1");
 
         await hub.Worker.Services.GetRequiredService<MassTransit.IBus>().Publish(new RunFetchCompleted(runId, "it-staging-lost", 1, 10));
@@ -93,5 +79,22 @@ public sealed class RecoveryTests(HubFixture hub)
         Assert.Equal(1, expired);
         Assert.Equal(before - 1, await hub.QueryScalarAsync<long>("select count(*) from hub.payloads"));
         Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.payloads where sha256 = 'old-payload-for-retention-test'"));
+    }
+
+    /// <summary>
+    /// Starts a scheduled run of <paramref name="datasetId"/> that fetched one page (raw payload the byte
+    /// <paramref name="payload"/>) and staged wards 1 to 10 (names ending in <paramref name="suffix"/>) as its batch 0.
+    /// </summary>
+    private async Task<Guid> StartRunWithOneStagedBatchAsync(string datasetId, byte payload, string suffix)
+    {
+        var entry = hub.Worker.Services.GetRequiredService<HubCatalog>().Find(datasetId)!;
+        var runs = hub.Worker.Services.GetRequiredService<RunStore>();
+        var runId = await runs.StartAsync(entry.Dataset, RunTrigger.Schedule, CancellationToken.None);
+        var payloadSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(new[] { payload }));
+        await runs.RecordRequestAsync(runId, 0, new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/p"), TimeProvider.System.GetUtcNow(), 200, [payload], payloadSha256, JsonDocument.Parse("[]"), []), CancellationToken.None);
+        var records = Enumerable.Range(1, 10).Select(i => entry.Checker.Check(JsonSerializer.SerializeToElement(TestAgency.Ward(i, suffix))).Valid!).ToList();
+        Assert.True(await hub.Worker.Services.GetRequiredService<SnapshotWriter>().StageAsync(
+            new FetchedBatch(runId, datasetId, 0, new FetchedRequest(0, "http://agency.test/p", TimeProvider.System.GetUtcNow(), 200, payloadSha256), records, []), CancellationToken.None));
+        return runId;
     }
 }
