@@ -27,6 +27,12 @@ public sealed class StoreOptions
     /// them stopped) has them sent by the housekeeping sweep.
     /// </summary>
     public TimeSpan ResendEventsAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Memory each sort or hash of the writer's publishing transaction may use (PostgreSQL <c>work_mem</c>, set for that
+    /// transaction only): the merge of a large run joins, sorts and digests every staged row, and spills to disk below it.
+    /// </summary>
+    public string MergeWorkMemory { get; set; } = "256MB";
 }
 
 /// <summary>

@@ -16,7 +16,7 @@ namespace Hub.Worker.Store;
 /// (inserts, updates, deletes) and the version flip happen in one transaction, so readers see version N or N+1.
 /// Every step is idempotent: a redelivered batch is staged once, a run is finalized once.
 /// </summary>
-public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider time, IOptions<QualityOptions> quality, ILogger<SnapshotWriter> logger)
+public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider time, IOptions<QualityOptions> quality, IOptions<StoreOptions> store, ILogger<SnapshotWriter> logger)
 {
     /// <summary>
     /// Stages a batch and its rejected records, from the connector that checked it: the valid records go to the run's
@@ -175,6 +175,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         var version = dataset.CurrentVersion + 1;
+        await connection.ExecuteAsync(new CommandDefinition(
+            "select set_config('work_mem', @memory, true)", new { memory = store.Value.MergeWorkMemory }, transaction, cancellationToken: cancellationToken));
         if (await PrepareStagedAsync(connection, transaction, runId, run.Valid, cancellationToken) is not { } staged)
         {
             await RunStore.MarkFailedAsync(connection, transaction, runId,
@@ -298,17 +300,29 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
             return null;
         }
 
-        // Agencies rarely repeat a key: the (costly) removal runs only when one is repeated.
-        var repeated = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            $"""
-            create index on {staging} (_key);
-            select exists (select 1 from {staging} group by _key having count(*) > 1);
-            """, transaction: transaction, cancellationToken: cancellationToken));
-        var repeats = !repeated ? 0 : await connection.ExecuteAsync(new CommandDefinition(
-            $"""
-            delete from {staging} a using {staging} b
-            where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal)
-            """, transaction: transaction, cancellationToken: cancellationToken));
+        // Agencies rarely repeat a key: a unique index on the keys, which the merge joins on, proves they did not in the
+        // same pass; only when one is repeated does the (costly) removal of its earlier occurrences run.
+        long repeats = 0;
+        await transaction.SaveAsync("unique_keys", cancellationToken);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"create unique index on {staging} (_key)", transaction: transaction, cancellationToken: cancellationToken));
+            await transaction.ReleaseAsync("unique_keys", cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await transaction.RollbackAsync("unique_keys", cancellationToken);
+            repeats = await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                create index on {staging} (_key);
+                delete from {staging} a using {staging} b
+                where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal)
+                """, transaction: transaction, cancellationToken: cancellationToken));
+        }
+
+        // How many records the connector found unchanged decides how the merge joins (an incremental run changes a few
+        // of many): without statistics the planner would guess half and join the whole published table.
+        await connection.ExecuteAsync(new CommandDefinition($"analyze {staging} (_changed)", transaction: transaction, cancellationToken: cancellationToken));
         return (staged, staged - repeats);
     }
 
@@ -362,14 +376,32 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
               and not exists (select 1 from {staging} i where i._key = c._key)
               and not exists (select 1 from hub.quarantine q where q.run_id = @runId and q.key = c._key)
             """, parameters, transaction, cancellationToken: cancellationToken));
+        // A table that holds no row yet (a dataset's first version, or the new table of a new schema version) is loaded
+        // first and indexed after: building an index over the loaded rows costs a fraction of updating it row by row.
+        // Dropping the indexes locks the table, which no version has published into, until the version is published.
+        var empty = !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            $"select exists (select 1 from {table})", transaction: transaction, cancellationToken: cancellationToken));
+        var deferred = !empty ? [] : (await connection.QueryAsync<(string Name, string Definition)>(new CommandDefinition(
+            "select indexname, indexdef from pg_indexes where schemaname = 'open_data' and tablename = @tableName",
+            new { tableName }, transaction, cancellationToken: cancellationToken))).ToList();
+        foreach (var index in deferred)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"drop index open_data.{DatasetRegistry.Quote(index.Name)}", transaction: transaction, cancellationToken: cancellationToken));
+        }
+
         var written = await connection.ExecuteAsync(new CommandDefinition(
             $"""
             insert into {table} ({columns}_key, _hash, _version_from, _run_id, _batch)
             select {columns}i._key, i._hash, @version, @runId, i._sequence
             from {staging} i
-            where i._changed
-              and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null)
+            where i._changed {(empty ? "" : $"and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null)")}
             """, parameters, transaction, cancellationToken: cancellationToken));
+        foreach (var index in deferred)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(index.Definition, transaction: transaction, cancellationToken: cancellationToken));
+        }
+
         return new MergeCounts(
             Inserted: written - updated,
             Updated: updated,

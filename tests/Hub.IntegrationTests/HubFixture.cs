@@ -184,6 +184,12 @@ public sealed class HubFixture : IAsyncLifetime
         return await connection.ExecuteScalarAsync<T>(sql, parameters) ?? throw new InvalidOperationException($"no value from {sql}");
     }
 
+    public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, object? parameters = null)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        return [.. await connection.QueryAsync<T>(sql, parameters)];
+    }
+
     /// <summary>How many records a run has staged: the rows of its staging table, 0 when it has none (not yet, or no more).</summary>
     public async Task<long> StagedCountAsync(Guid runId) =>
         await QueryScalarAsync<bool>("select to_regclass(@table) is not null", new { table = StagingTable.Of(runId) })

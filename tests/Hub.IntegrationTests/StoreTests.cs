@@ -61,6 +61,34 @@ public sealed class StoreTests(HubFixture hub)
     }
 
     [Fact]
+    public async Task A_first_version_is_loaded_then_indexed_and_its_indexes_hold_afterwards()
+    {
+        TestAgency.Serve(hub.Agency, "it-bulk-load", TestAgency.Wards(30));
+        var first = await hub.SyncAsync("it-bulk-load");
+        Assert.Equal(("succeeded", 30L), (first.Status, first.Inserted));
+
+        // The load into the empty table dropped its indexes and built them again: the same four, valid.
+        var indexes = await hub.QueryAsync<(string Name, string Definition, bool Valid)>(
+            """
+            select i.indexname, i.indexdef, x.indisvalid from pg_indexes i join pg_class c on c.relname = i.indexname join pg_index x on x.indexrelid = c.oid
+            where i.schemaname = 'open_data' and i.tablename = 'it_bulk_load' order by i.indexname
+            """);
+        Assert.Equal(["it_bulk_load_current", "it_bulk_load_from", "it_bulk_load_history", "it_bulk_load_to"], indexes.Select(i => i.Name));
+        Assert.All(indexes, i => Assert.True(i.Valid, i.Name));
+        Assert.Contains("CREATE UNIQUE INDEX it_bulk_load_current ON open_data.it_bulk_load USING btree (_key) WHERE (_version_to IS NULL)", indexes.Select(i => i.Definition));
+
+        // The next run merges through them: one ward changed, one gone, all found by key.
+        var changed = TestAgency.Wards(29);
+        changed[0] = TestAgency.Ward(1, " (2)");
+        TestAgency.Serve(hub.Agency, "it-bulk-load", changed);
+        var second = await hub.SyncAsync("it-bulk-load");
+        Assert.Equal((0L, 1L, 1L, 28L), (second.Inserted, second.Updated, second.Deleted, second.Unchanged));
+        var violation = await Assert.ThrowsAsync<PostgresException>(() => hub.QueryScalarAsync<int>(
+            "insert into open_data.it_bulk_load select * from open_data.it_bulk_load where _key = '22003' and _version_to is null; select 1"));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, violation.SqlState);
+    }
+
+    [Fact]
     public async Task Versions_changes_as_of_and_lineage_tell_the_history_of_a_record()
     {
         TestAgency.Serve(hub.Agency, "it-events", TestAgency.Wards(5));
