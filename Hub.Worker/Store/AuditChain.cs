@@ -46,11 +46,14 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     private const int VersionEntryFormat = 4;
 
     /// <summary>
-    /// The memory the sorts of a version's digests may use (PostgreSQL's <c>work_mem</c>, set for those two queries only):
-    /// the text of a million bench rows sorts in about 430 MB of memory, where the default 4 MB sent it through temporary
-    /// files. PostgreSQL takes only what a sort needs, and a larger version still sorts, through temporary files.
+    /// PostgreSQL settings for the queries of a version's digests only: their sorts stay in memory (the text of a million
+    /// bench rows takes about 430 MB; the default 4 MB <c>work_mem</c> sent it through temporary files), and the planner
+    /// splits them, with building the row texts, between parallel workers, since handing a row over costs less than it
+    /// assumes. PostgreSQL takes only the memory a sort needs, and a larger version still sorts, through temporary files.
     /// </summary>
-    private const string DigestWorkMem = "512MB";
+    private static readonly string[] DigestSettingNames = ["work_mem", "parallel_tuple_cost"];
+
+    private static readonly string[] DigestSettingValues = ["256MB", "0"];
 
     // Entries are built by SQL from the stored rows, at append and again at verification, in UTC.
     // Format 1: the run record. Format 2 adds its requests: how many, and the SHA-256 over each request's
@@ -379,20 +382,23 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
                  where table_name = @tableName and after_version >= @version) added
               """
             : string.Empty;
-        var workMem = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-            "select current_setting('work_mem')", transaction: transaction, cancellationToken: cancellationToken));
-        await SetWorkMemAsync(connection, transaction, DigestWorkMem, cancellationToken);
+        var previous = (await connection.QueryAsync<string>(new CommandDefinition(
+            "select current_setting(s.name) from unnest(@names) with ordinality s(name, n) order by s.n",
+            new { names = DigestSettingNames }, transaction, cancellationToken: cancellationToken))).ToArray();
+        await SetLocalAsync(connection, transaction, DigestSettingValues, cancellationToken);
         var rows = await StreamedDigestAsync(
             connection, transaction, $"select {rowText} from {table} t{added} where t._version_from = @version order by t.{order}", separator, new { version, tableName }, cancellationToken);
         var closed = await StreamedDigestAsync(
             connection, transaction, $"select c._key from ({closedIn}) c order by c.{order}", "\n", new { version }, cancellationToken);
-        await SetWorkMemAsync(connection, transaction, workMem!, cancellationToken);
+        await SetLocalAsync(connection, transaction, previous, cancellationToken);
         return (rows, closed);
     }
 
-    private static async Task SetWorkMemAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string value, CancellationToken cancellationToken) =>
+    /// <summary>Sets the <see cref="DigestSettingNames"/> to <paramref name="values"/> until the transaction ends.</summary>
+    private static async Task SetLocalAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] values, CancellationToken cancellationToken) =>
         await connection.ExecuteAsync(new CommandDefinition(
-            "select set_config('work_mem', @value, true)", new { value }, transaction, cancellationToken: cancellationToken));
+            "select set_config(s.name, s.value, true) from unnest(@names, @values) s(name, value)",
+            new { names = DigestSettingNames, values }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>
     /// The hex SHA-256 of the texts <paramref name="sql"/> selects (one column), in its order, UTF-8, joined by
