@@ -102,8 +102,15 @@ public sealed class PersonalDataGuard
     public static string Mask(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
+        return string.Create(value.Length, value, (masked, text) => Mask(text, masked));
+    }
+
+    /// <summary><paramref name="value"/> masked into <paramref name="masked"/> (as long): stars, then its last three characters when it has more than six.</summary>
+    private static void Mask(ReadOnlySpan<char> value, Span<char> masked)
+    {
         var keep = value.Length > 6 ? 3 : 0;
-        return new string('*', value.Length - keep) + value[^keep..];
+        masked[..^keep].Fill('*');
+        value[^keep..].CopyTo(masked[^keep..]);
     }
 
     private void WriteProjected(Scratch scratch, JsonElement record)
@@ -198,6 +205,23 @@ public sealed class PersonalDataGuard
 
         if (column.Personal == PersonalData.Drop || value.ValueKind == JsonValueKind.Null)
         {
+            return;
+        }
+
+        Span<char> chars = stackalloc char[Utf8String.StackBytes];
+        if (column.Personal == PersonalData.Mask && value.ValueKind == JsonValueKind.String && Utf8String.TryGetChars(value, chars, out var length))
+        {
+            // Masked on the stack: the same characters as Mask(value.GetString()).
+            Mask(chars[..length], chars[..length]);
+            if (sortedNames[position] is { } name)
+            {
+                writer.WriteString(name, chars[..length]);
+            }
+            else
+            {
+                writer.WriteString(column.Name, chars[..length]);
+            }
+
             return;
         }
 

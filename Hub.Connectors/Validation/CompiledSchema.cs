@@ -1,9 +1,7 @@
-using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using System.Text.Unicode;
 using System.Text.RegularExpressions;
 using Hub.Connectors.Pipeline;
 using NJsonSchema;
@@ -263,9 +261,6 @@ public sealed class CompiledSchema
         return true;
     }
 
-    /// <summary>The longest string (in UTF-8 bytes) whose text is checked on the stack.</summary>
-    private const int StackChars = 256;
-
     private sealed record Property(int Index, byte[]? Utf8Name, Node Schema, bool Required, bool Nullable);
 
     private sealed class Node
@@ -358,24 +353,17 @@ public sealed class CompiledSchema
 
         private bool StringIsValid(JsonElement value)
         {
-            // A string without escapes is its UTF-8 between the quotes: its text is read onto the stack when it is checked
-            // at all, and not read when only its kind is; any other string is read as a .NET string.
-            var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
-            if (raw.IndexOf((byte)'\\') < 0)
+            // A string without escapes is read onto the stack when its text is checked at all, and not read when only its
+            // kind is; any other string is read as a .NET string.
+            if (!NeedsText && Utf8String.TryGetText(value, out _))
             {
-                if (!NeedsText && Utf8.IsValid(raw))
-                {
-                    return true;
-                }
+                return true;
+            }
 
-                if (raw.Length <= StackChars)
-                {
-                    Span<char> chars = stackalloc char[raw.Length];
-                    if (Utf8.ToUtf16(raw, chars, out _, out var length, replaceInvalidSequences: false) == OperationStatus.Done)
-                    {
-                        return TextIsValid(chars[..length]);
-                    }
-                }
+            Span<char> chars = stackalloc char[Utf8String.StackBytes];
+            if (Utf8String.TryGetChars(value, chars, out var length))
+            {
+                return TextIsValid(chars[..length]);
             }
 
             string text;
