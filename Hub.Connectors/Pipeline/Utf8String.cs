@@ -11,25 +11,20 @@ namespace Hub.Connectors.Pipeline;
 /// </summary>
 internal static class Utf8String
 {
-    /// <summary>The longest text (in UTF-8 bytes) a caller reads onto the stack.</summary>
+    /// <summary>The longest text (in UTF-8 bytes) the callers decode onto the stack.</summary>
     public const int StackBytes = 256;
 
-    /// <summary>The UTF-8 of a string value's text when the value has no escape (and is valid UTF-8); false otherwise.</summary>
-    public static bool TryGetText(JsonElement value, out ReadOnlySpan<byte> utf8)
+    /// <summary>The UTF-8 between the quotes of a string value, when it has no escape; false otherwise.</summary>
+    public static bool TryGetUnescaped(JsonElement value, out ReadOnlySpan<byte> utf8)
     {
         utf8 = JsonMarshal.GetRawUtf8Value(value)[1..^1];
-        return utf8.IndexOf((byte)'\\') < 0 && Utf8.IsValid(utf8);
+        return utf8.IndexOf((byte)'\\') < 0;
     }
 
     /// <summary>
-    /// The characters of a string value's text, in <paramref name="chars"/> (at least <see cref="StackBytes"/> long), as
-    /// <see cref="JsonElement.GetString"/> would give them; false for a value with escapes or longer than that.
+    /// The characters of <paramref name="utf8"/> in <paramref name="chars"/> (at least as long), as
+    /// <see cref="JsonElement.GetString"/> gives them; false when it is not valid UTF-8 (GetString throws).
     /// </summary>
-    public static bool TryGetChars(JsonElement value, Span<char> chars, out int length)
-    {
-        var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
-        length = 0;
-        return raw.Length <= chars.Length && raw.IndexOf((byte)'\\') < 0
-               && Utf8.ToUtf16(raw, chars, out _, out length, replaceInvalidSequences: false) == OperationStatus.Done;
-    }
+    public static bool TryDecode(ReadOnlySpan<byte> utf8, Span<char> chars, out int length) =>
+        Utf8.ToUtf16(utf8, chars, out _, out length, replaceInvalidSequences: false) == OperationStatus.Done;
 }

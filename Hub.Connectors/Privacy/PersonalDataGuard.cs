@@ -208,21 +208,25 @@ public sealed class PersonalDataGuard
             return;
         }
 
-        Span<char> chars = stackalloc char[Utf8String.StackBytes];
-        if (column.Personal == PersonalData.Mask && value.ValueKind == JsonValueKind.String && Utf8String.TryGetChars(value, chars, out var length))
+        if (column.Personal == PersonalData.Mask && value.ValueKind == JsonValueKind.String
+            && Utf8String.TryGetUnescaped(value, out var utf8) && utf8.Length <= Utf8String.StackBytes)
         {
             // Masked on the stack: the same characters as Mask(value.GetString()).
-            Mask(chars[..length], chars[..length]);
-            if (sortedNames[position] is { } name)
+            Span<char> chars = stackalloc char[utf8.Length];
+            if (Utf8String.TryDecode(utf8, chars, out var length))
             {
-                writer.WriteString(name, chars[..length]);
-            }
-            else
-            {
-                writer.WriteString(column.Name, chars[..length]);
-            }
+                Mask(chars[..length], chars[..length]);
+                if (sortedNames[position] is { } name)
+                {
+                    writer.WriteString(name, chars[..length]);
+                }
+                else
+                {
+                    writer.WriteString(column.Name, chars[..length]);
+                }
 
-            return;
+                return;
+            }
         }
 
         // A value that is not a string is protected as its JSON text.

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 using Hub.Connectors.Pipeline;
 using NJsonSchema;
 using NJsonSchema.Validation;
@@ -355,15 +356,21 @@ public sealed class CompiledSchema
         {
             // A string without escapes is read onto the stack when its text is checked at all, and not read when only its
             // kind is; any other string is read as a .NET string.
-            if (!NeedsText && Utf8String.TryGetText(value, out _))
+            if (Utf8String.TryGetUnescaped(value, out var utf8))
             {
-                return true;
-            }
+                if (!NeedsText && Utf8.IsValid(utf8))
+                {
+                    return true;
+                }
 
-            Span<char> chars = stackalloc char[Utf8String.StackBytes];
-            if (Utf8String.TryGetChars(value, chars, out var length))
-            {
-                return TextIsValid(chars[..length]);
+                if (utf8.Length <= Utf8String.StackBytes)
+                {
+                    Span<char> chars = stackalloc char[utf8.Length];
+                    if (Utf8String.TryDecode(utf8, chars, out var length))
+                    {
+                        return TextIsValid(chars[..length]);
+                    }
+                }
             }
 
             string text;
