@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Hub.Connectors.Privacy;
 using Hub.Connectors.Validation;
@@ -102,14 +101,14 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
             }
         }
 
-        var errors = mapped.Errors.Concat(validator.Validate(record)).ToList();
-        if (errors.Count > 0)
+        var schemaErrors = validator.Validate(record);
+        if (mapped.Errors.Count > 0 || schemaErrors.Count > 0)
         {
-            return (null, new RejectedRecord(mapped.Key, mapped.Source.GetRawText(), errors));
+            return (null, new RejectedRecord(mapped.Key, mapped.Source.GetRawText(), [.. mapped.Errors, .. schemaErrors]));
         }
 
         canonical ??= Publishable(record);
-        return (new ValidRecord(mapped.Key!, RecordHash.HashHex(canonical), Encoding.UTF8.GetString(canonical)), null);
+        return (new ValidRecord(mapped.Key!, RecordHash.HashHex(canonical), canonical), null);
     }
 
     /// <summary>The canonical JSON that is hashed and published: the schema's properties, personal data protected.</summary>

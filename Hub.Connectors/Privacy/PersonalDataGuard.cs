@@ -19,6 +19,9 @@ public sealed class PersonalDataGuard
     /// <summary>The schema's properties sorted by ordinal name (the canonical order), with their marks.</summary>
     private readonly SchemaColumn[] sorted;
 
+    /// <summary>The names of <see cref="sorted"/> as the writer escapes them; null for a name that is not valid UTF-16.</summary>
+    private readonly JsonEncodedText?[] sortedNames;
+
     /// <summary>Position in <see cref="sorted"/> by property name.</summary>
     private readonly FrozenDictionary<string, int> positions;
 
@@ -27,6 +30,12 @@ public sealed class PersonalDataGuard
 
     /// <summary>Index in <see cref="inSchemaOrder"/> by position in <see cref="sorted"/>.</summary>
     private readonly int[] schemaIndex;
+
+    /// <summary>The largest buffer a thread keeps for the next record.</summary>
+    private const int MaxKeptBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static Scratch? threadScratch;
 
     private readonly bool anyMarked;
     private readonly byte[]? hashKey;
@@ -41,6 +50,7 @@ public sealed class PersonalDataGuard
         }
 
         sorted = [.. schema.Columns.OrderBy(c => c.Name, StringComparer.Ordinal)];
+        sortedNames = [.. sorted.Select(c => Utf8Name.Of(c.Name) is null ? (JsonEncodedText?)null : JsonEncodedText.Encode(c.Name))];
         positions = sorted.Select((c, i) => (c.Name, i)).ToFrozenDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
         inSchemaOrder = [.. schema.Columns.Select(c => (Utf8Name.Of(c.Name), positions[c.Name]))];
         schemaIndex = new int[sorted.Length];
@@ -62,32 +72,56 @@ public sealed class PersonalDataGuard
     /// </summary>
     public byte[] CanonicalJson(JsonElement record)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
+        // The thread's writer and buffer, from record to record (a thread keeps no buffer grown past MaxKeptBytes).
+        var scratch = threadScratch ??= new Scratch();
+        scratch.Buffer.ResetWrittenCount();
+        scratch.Writer.Reset(scratch.Buffer);
+        try
         {
             if (record.ValueKind == JsonValueKind.Object)
             {
-                WriteProjected(writer, record);
+                WriteProjected(scratch, record);
             }
             else
             {
-                RecordHash.WriteCanonical(writer, record);
+                RecordHash.WriteCanonical(scratch.Writer, record);
+            }
+
+            scratch.Writer.Flush();
+            return scratch.Buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            if (scratch.Buffer.Capacity > MaxKeptBytes)
+            {
+                threadScratch = null;
             }
         }
-
-        return buffer.WrittenSpan.ToArray();
     }
 
     public static string Mask(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var keep = value.Length > 6 ? 3 : 0;
-        return new string('*', value.Length - keep) + value[^keep..];
+        return string.Create(value.Length, value, (masked, text) => Mask(text, masked));
     }
 
-    private void WriteProjected(Utf8JsonWriter writer, JsonElement record)
+    /// <summary><paramref name="value"/> masked into <paramref name="masked"/> (as long): stars, then its last three characters when it has more than six.</summary>
+    private static void Mask(ReadOnlySpan<char> value, Span<char> masked)
     {
-        var values = new JsonElement[sorted.Length];
+        var keep = value.Length > 6 ? 3 : 0;
+        masked[..^keep].Fill('*');
+        value[^keep..].CopyTo(masked[^keep..]);
+    }
+
+    private void WriteProjected(Scratch scratch, JsonElement record)
+    {
+        var writer = scratch.Writer;
+        if (scratch.Values.Length < sorted.Length)
+        {
+            scratch.Values = new JsonElement[sorted.Length];
+        }
+
+        var values = scratch.Values;
         var present = sorted.Length <= 256 ? stackalloc bool[sorted.Length] : new bool[sorted.Length];
         var next = 0;
         foreach (var property in record.EnumerateObject())
@@ -108,6 +142,7 @@ public sealed class PersonalDataGuard
 
             if (present[position])
             {
+                Array.Clear(values);
                 WriteWithRepeatedProperties(writer, record, property.Name);
                 return;
             }
@@ -121,11 +156,12 @@ public sealed class PersonalDataGuard
         {
             if (present[i])
             {
-                WriteProperty(writer, sorted[i], values[i]);
+                WriteProperty(writer, i, values[i]);
             }
         }
 
         writer.WriteEndObject();
+        Array.Clear(values); // the thread keeps no record's document alive
     }
 
     /// <summary>
@@ -149,11 +185,20 @@ public sealed class PersonalDataGuard
         writer.WriteEndObject();
     }
 
-    private void WriteProperty(Utf8JsonWriter writer, SchemaColumn column, JsonElement value)
+    private void WriteProperty(Utf8JsonWriter writer, int position, JsonElement value)
     {
+        var column = sorted[position];
         if (column.Personal == PersonalData.None)
         {
-            writer.WritePropertyName(column.Name);
+            if (sortedNames[position] is { } name)
+            {
+                writer.WritePropertyName(name);
+            }
+            else
+            {
+                writer.WritePropertyName(column.Name);
+            }
+
             RecordHash.WriteCanonical(writer, value);
             return;
         }
@@ -163,9 +208,42 @@ public sealed class PersonalDataGuard
             return;
         }
 
+        if (column.Personal == PersonalData.Mask && value.ValueKind == JsonValueKind.String
+            && Utf8String.TryGetUnescaped(value, out var utf8) && utf8.Length <= Utf8String.StackBytes)
+        {
+            // Masked on the stack: the same characters as Mask(value.GetString()).
+            Span<char> chars = stackalloc char[utf8.Length];
+            if (Utf8String.TryDecode(utf8, chars, out var length))
+            {
+                Mask(chars[..length], chars[..length]);
+                if (sortedNames[position] is { } name)
+                {
+                    writer.WriteString(name, chars[..length]);
+                }
+                else
+                {
+                    writer.WriteString(column.Name, chars[..length]);
+                }
+
+                return;
+            }
+        }
+
         // A value that is not a string is protected as its JSON text.
         var text = value.ValueKind == JsonValueKind.String ? value.GetString()! : JsonSerializer.Serialize(value);
         writer.WriteString(column.Name, column.Personal == PersonalData.Mask ? Mask(text) : Hash(text));
+    }
+
+    /// <summary>A thread's writer and buffer for <see cref="CanonicalJson"/>, and room for a record's values.</summary>
+    private sealed class Scratch
+    {
+        public Scratch() => Writer = new Utf8JsonWriter(Buffer);
+
+        public ArrayBufferWriter<byte> Buffer { get; } = new(1024);
+
+        public Utf8JsonWriter Writer { get; }
+
+        public JsonElement[] Values { get; set; } = [];
     }
 
     private string Hash(string value) => Convert.ToHexStringLower(HMACSHA256.HashData(hashKey!, Encoding.UTF8.GetBytes(value)));

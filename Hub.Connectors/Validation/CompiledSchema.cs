@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 using Hub.Connectors.Pipeline;
 using NJsonSchema;
 using NJsonSchema.Validation;
@@ -145,6 +146,7 @@ public sealed class CompiledSchema
 
         properties ??= FrozenDictionary<string, Property>.Empty;
         var enumeration = model.Enumeration.Count == 0 ? null : model.Enumeration.Where(v => v is not null).Select(v => (string)v!).ToFrozenSet(StringComparer.Ordinal);
+        var format = !string.IsNullOrEmpty(model.Format) && Formats.TryGetValue(model.Format, out var validators) ? FormatCheck(model.Format, validators) : null;
         // A required name that is not one of the properties (NJsonSchema checks it apart) is not reproduced.
         if (required.Any(r => !properties.TryGetValue(r, out var p) || !p.Required))
         {
@@ -156,11 +158,12 @@ public sealed class CompiledSchema
             Types = [.. Enum.GetValues<JsonObjectType>().Where(t => t != JsonObjectType.None && model.Type.HasFlag(t))],
             Nullable = model.IsNullable(SchemaType.JsonSchema),
             TypeAllowsNull = model.Type.HasFlag(JsonObjectType.Null),
-            Enumeration = enumeration,
+            Enumeration = enumeration?.GetAlternateLookup<ReadOnlySpan<char>>(),
             Pattern = pattern,
             MinLength = model.MinLength,
             MaxLength = model.MaxLength,
-            Format = !string.IsNullOrEmpty(model.Format) && Formats.TryGetValue(model.Format, out var format) ? FormatCheck(model.Format, format) : null,
+            Format = format,
+            NeedsText = enumeration is not null || pattern is not null || model.MinLength is not null || model.MaxLength is not null || format is not null,
             Minimum = model.Minimum,
             MinimumIsExclusive = model.IsExclusiveMinimum,
             Maximum = model.Maximum,
@@ -182,9 +185,14 @@ public sealed class CompiledSchema
     /// NJsonSchema's check of a format (any of its validators for the format passes the text), after a shortcut for the
     /// shapes of date and date-time the agencies send, which NJsonSchema's validators certainly pass.
     /// </summary>
-    private static Func<string, bool> FormatCheck(string name, IFormatValidator[] validators)
+    private static Func<ReadOnlySpan<char>, bool> FormatCheck(string name, IFormatValidator[] validators)
     {
-        bool Reference(string text) => Array.Exists(validators, v => v.IsValid(text, Newtonsoft.Json.Linq.JTokenType.String));
+        bool Reference(ReadOnlySpan<char> text)
+        {
+            var value = text.ToString();
+            return Array.Exists(validators, v => v.IsValid(value, Newtonsoft.Json.Linq.JTokenType.String));
+        }
+
         return name switch
         {
             "date" => text => IsIsoDate(text) || Reference(text),
@@ -198,7 +206,7 @@ public sealed class CompiledSchema
     /// (<see cref="DateTime.TryParseExact(string, string, IFormatProvider, DateTimeStyles, out DateTime)"/> with that
     /// format in the current culture) accepts when the current culture's calendar is the Gregorian one.
     /// </summary>
-    private static bool IsIsoDate(string text) =>
+    private static bool IsIsoDate(ReadOnlySpan<char> text) =>
         text.Length == 10 && text[4] == '-' && text[7] == '-'
         && TryDigits(text, 0, 4, out var year) && TryDigits(text, 5, 2, out var month) && TryDigits(text, 8, 2, out var day)
         && year >= 1 && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month)
@@ -209,7 +217,7 @@ public sealed class CompiledSchema
     /// a text NJsonSchema's date-time check accepts whatever the numbers are (its last resort is the pattern
     /// <c>^\d{4}-\d{2}-\d{2}([Tt_]| )\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[\+-]\d{2}:\d{2})$</c>).
     /// </summary>
-    private static bool IsIsoDateTimeWithZone(string text)
+    private static bool IsIsoDateTimeWithZone(ReadOnlySpan<char> text)
     {
         if (text.Length < 20 || text[4] != '-' || text[7] != '-' || text[10] is not ('T' or 't' or '_' or ' ') || text[13] != ':' || text[16] != ':'
             || !TryDigits(text, 0, 4, out _) || !TryDigits(text, 5, 2, out _) || !TryDigits(text, 8, 2, out _)
@@ -233,12 +241,12 @@ public sealed class CompiledSchema
             }
         }
 
-        var zone = text.AsSpan(i);
+        var zone = text[i..];
         return zone is "Z" or "z"
                || (zone.Length == 6 && zone[0] is ('+' or '-') && zone[3] == ':' && TryDigits(text, i + 1, 2, out _) && TryDigits(text, i + 4, 2, out _));
     }
 
-    private static bool TryDigits(string text, int start, int count, out int value)
+    private static bool TryDigits(ReadOnlySpan<char> text, int start, int count, out int value)
     {
         value = 0;
         for (var i = start; i < start + count; i++)
@@ -261,11 +269,15 @@ public sealed class CompiledSchema
         public required JsonObjectType[] Types { get; init; }
         public required bool Nullable { get; init; }
         public required bool TypeAllowsNull { get; init; }
-        public required FrozenSet<string>? Enumeration { get; init; }
+        /// <summary>The enumeration's strings, looked up by the characters of a value.</summary>
+        public required FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>? Enumeration { get; init; }
         public required Regex? Pattern { get; init; }
         public required int? MinLength { get; init; }
         public required int? MaxLength { get; init; }
-        public required Func<string, bool>? Format { get; init; }
+        public required Func<ReadOnlySpan<char>, bool>? Format { get; init; }
+
+        /// <summary>Whether a string value's text is checked (enumeration, pattern, length or format), not only its kind.</summary>
+        public required bool NeedsText { get; init; }
         public required decimal? Minimum { get; init; }
         public required bool MinimumIsExclusive { get; init; }
         public required decimal? Maximum { get; init; }
@@ -301,17 +313,31 @@ public sealed class CompiledSchema
                     return false;
             }
 
-            if (Types.Length > 0 && !Array.Exists(Types, t => Matches(t, kind, isInteger)))
+            if (Types.Length > 0 && !AnyTypeMatches(kind, isInteger))
             {
                 return false;
             }
 
-            if (Enumeration is not null && (kind != JsonValueKind.String || !Enumeration.Contains(value.GetString()!)))
+            // A string's enumeration is checked with its other string keywords.
+            if (Enumeration is not null && kind != JsonValueKind.String)
             {
                 return false;
             }
 
             return kind == JsonValueKind.Object ? ObjectIsValid(value) : TypeAllowsNull || !AnyRequired;
+        }
+
+        private bool AnyTypeMatches(JsonValueKind kind, bool isInteger)
+        {
+            foreach (var type in Types)
+            {
+                if (Matches(type, kind, isInteger))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static bool Matches(JsonObjectType type, JsonValueKind kind, bool isInteger) => type switch
@@ -328,6 +354,25 @@ public sealed class CompiledSchema
 
         private bool StringIsValid(JsonElement value)
         {
+            // A string without escapes is read onto the stack when its text is checked at all, and not read when only its
+            // kind is; any other string is read as a .NET string.
+            if (Utf8String.TryGetUnescaped(value, out var utf8))
+            {
+                if (!NeedsText && Utf8.IsValid(utf8))
+                {
+                    return true;
+                }
+
+                if (utf8.Length <= Utf8String.StackBytes)
+                {
+                    Span<char> chars = stackalloc char[utf8.Length];
+                    if (Utf8String.TryDecode(utf8, chars, out var length))
+                    {
+                        return TextIsValid(chars[..length]);
+                    }
+                }
+            }
+
             string text;
             try
             {
@@ -339,11 +384,15 @@ public sealed class CompiledSchema
                 return false;
             }
 
-            return (Pattern is null || Pattern.IsMatch(text))
-                   && (MinLength is null || text.Length >= MinLength)
-                   && (MaxLength is null || text.Length <= MaxLength)
-                   && (Format is null || Format(text));
+            return TextIsValid(text);
         }
+
+        private bool TextIsValid(ReadOnlySpan<char> text) =>
+            (Enumeration is not { } enumeration || enumeration.Contains(text))
+            && (Pattern is null || Pattern.IsMatch(text))
+            && (MinLength is null || text.Length >= MinLength)
+            && (MaxLength is null || text.Length <= MaxLength)
+            && (Format is null || Format(text));
 
         private bool NumberIsValid(JsonElement value, out bool isInteger)
         {

@@ -10,10 +10,11 @@ namespace Hub.Core.Messages;
 public sealed record FetchedRequest(int Sequence, string Url, DateTimeOffset FetchedAt, int StatusCode, string PayloadSha256);
 
 /// <summary>
-/// A record that passed the dataset's schema: its key, content hash (hex SHA-256) and JSON. <see cref="Json"/> is
-/// null for a record unchanged since the published version: the writer keeps the published row.
+/// A record that passed the dataset's schema: its key, content hash (hex SHA-256) and JSON, the canonical UTF-8 bytes
+/// that were hashed. <see cref="Json"/> is null for a record unchanged since the published version: the writer keeps the
+/// published row.
 /// </summary>
-public sealed record ValidRecord(string Key, string Hash, string? Json);
+public sealed record ValidRecord(string Key, string Hash, byte[]? Json);
 
 /// <summary>A record that failed validation, kept whole with every reason.</summary>
 public sealed record RejectedRecord(string? Key, string Json, IReadOnlyList<string> Errors);

@@ -1,4 +1,8 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Hub.Core.Records;
 
@@ -15,12 +19,13 @@ public readonly record struct Cleanliness(int BlankValues, int UntrimmedValues)
         int blank = 0, untrimmed = 0;
         foreach (var property in record.EnumerateObject())
         {
-            if (property.Value.ValueKind != JsonValueKind.String)
+            var value = property.Value;
+            if (value.ValueKind != JsonValueKind.String || IsCertainlyClean(JsonMarshal.GetRawUtf8Value(value)))
             {
                 continue;
             }
 
-            var text = property.Value.GetString()!;
+            var text = value.GetString()!;
             if (string.IsNullOrWhiteSpace(text))
             {
                 blank++;
@@ -38,4 +43,18 @@ public readonly record struct Cleanliness(int BlankValues, int UntrimmedValues)
         new(left.BlankValues + right.BlankValues, left.UntrimmedValues + right.UntrimmedValues);
 
     public static Cleanliness Add(Cleanliness left, Cleanliness right) => left + right;
+
+    /// <summary>
+    /// True when a JSON string (<paramref name="quoted"/>, its raw UTF-8 with the quotes) is certainly neither blank nor
+    /// untrimmed, read from its first and last characters without making a string of it: it is valid UTF-8 without
+    /// escapes, and neither its first nor its last character is white space (so it holds one that is not). False when it
+    /// cannot tell: the string is then read as a .NET string.
+    /// </summary>
+    private static bool IsCertainlyClean(ReadOnlySpan<byte> quoted)
+    {
+        var text = quoted[1..^1];
+        return text.IndexOf((byte)'\\') < 0 && Utf8.IsValid(text)
+               && Rune.DecodeFromUtf8(text, out var first, out _) == OperationStatus.Done && !Rune.IsWhiteSpace(first)
+               && Rune.DecodeLastFromUtf8(text, out var last, out _) == OperationStatus.Done && !Rune.IsWhiteSpace(last);
+    }
 }

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Text;
-using System.Text.Json;
 using Dapper;
 using Hub.Core.Messages;
 using Npgsql;
@@ -16,7 +14,8 @@ namespace Hub.Worker.Store;
 /// </summary>
 public static class StagingTable
 {
-    private static readonly SearchValues<char> CopySpecial = SearchValues.Create("\\\t\n\r");
+    /// <summary>How many bytes of rows <see cref="CopyAsync"/> gathers before it writes them to the COPY stream.</summary>
+    private const int CopyChunkBytes = 32 * 1024;
 
     /// <summary>The qualified name of a run's staging table.</summary>
     public static string Of(Guid runId) => $"staging.{DatasetRegistry.Quote("run_" + runId.ToString("N"))}";
@@ -50,94 +49,31 @@ public static class StagingTable
         connection.ExecuteAsync(new CommandDefinition($"drop table if exists {Of(runId)}", transaction: transaction, cancellationToken: cancellationToken));
 
     /// <summary>
-    /// Loads the valid records of a batch as typed rows with COPY (text format): each top-level property of a record's
-    /// JSON goes to the column of its name, as PostgreSQL's <c>jsonb_populate_record</c> would convert it (a string's
-    /// text, any other value's JSON text; a jsonb column takes the JSON value itself); a property without a column
-    /// (none: records are projected onto the schema) is ignored, a column without a property is null.
+    /// Loads the valid records of a batch as typed rows with COPY (text format), written by <see cref="CopyTextRows"/>
+    /// from each record's canonical JSON: each top-level property goes to the column of its name, as PostgreSQL's
+    /// <c>jsonb_populate_record</c> would convert it (a string's text, any other value's JSON text; a jsonb column takes
+    /// the JSON value itself); a property without a column (none: records are projected onto the schema) is ignored, a
+    /// column without a property is null.
     /// </summary>
     public static async Task CopyAsync(NpgsqlConnection connection, Guid runId, IReadOnlyList<TableColumn> columns, int sequence, IReadOnlyList<ValidRecord> records, CancellationToken cancellationToken)
     {
-        var index = new Dictionary<string, int>(columns.Count, StringComparer.Ordinal);
-        for (var i = 0; i < columns.Count; i++)
-        {
-            index[columns[i].Name] = i;
-        }
-
-        // Row by row into the COPY stream (a whole batch of text would be a large object for every batch).
+        var rows = new CopyTextRows(columns);
         var names = string.Concat(columns.Select(c => DatasetRegistry.Quote(c.Name) + ", "));
-        await using var writer = await connection.BeginTextImportAsync($"copy {Of(runId)} ({names}_key, _hash, _sequence, _ordinal, _changed) from stdin", cancellationToken);
-        var text = new StringBuilder(1024);
-        var values = new JsonElement?[columns.Count];
+        await using var writer = (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync($"copy {Of(runId)} ({names}_key, _hash, _sequence, _ordinal, _changed) from stdin", cancellationToken);
+        // The rows go to the COPY stream under the text writer as UTF-8 bytes, some rows at a time (a whole batch would be
+        // a large object for every batch); the writer itself is given no text, and ends the COPY when disposed.
+        var stream = writer.BaseStream;
+        var buffer = new ArrayBufferWriter<byte>(CopyChunkBytes + 4096);
         for (var ordinal = 0; ordinal < records.Count; ordinal++)
         {
-            var record = records[ordinal];
-            text.Clear();
-            if (record.Json is null)
+            rows.Write(buffer, records[ordinal], sequence, ordinal);
+            if (buffer.WrittenCount >= CopyChunkBytes)
             {
-                for (var i = 0; i < columns.Count; i++)
-                {
-                    text.Append("\\N\t");
-                }
+                await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
+                buffer.ResetWrittenCount();
             }
-            else
-            {
-                using var document = JsonDocument.Parse(record.Json);
-                Array.Clear(values);
-                foreach (var property in document.RootElement.EnumerateObject())
-                {
-                    if (index.TryGetValue(property.Name, out var at))
-                    {
-                        values[at] = property.Value;
-                    }
-                }
-
-                for (var i = 0; i < columns.Count; i++)
-                {
-                    AppendValue(text, values[i], columns[i].IsJson);
-                    text.Append('\t');
-                }
-            }
-
-            AppendEscaped(text, record.Key);
-            text.Append('\t');
-            text.Append(record.Hash).Append('\t');
-            text.Append(sequence).Append('\t').Append(ordinal).Append('\t').Append(record.Json is null ? 'f' : 't').Append('\n');
-            await writer.WriteAsync(text, cancellationToken);
-        }
-    }
-
-    private static void AppendValue(StringBuilder text, JsonElement? value, bool isJson)
-    {
-        switch (value)
-        {
-            case null or { ValueKind: JsonValueKind.Null }:
-                text.Append("\\N");
-                break;
-            case { ValueKind: JsonValueKind.String } s when !isJson:
-                AppendEscaped(text, s.GetString()!);
-                break;
-            case { } other:
-                AppendEscaped(text, other.GetRawText());
-                break;
-        }
-    }
-
-    /// <summary>A value in COPY's text format: backslash, tab, newline and carriage return escaped.</summary>
-    private static void AppendEscaped(StringBuilder text, string value)
-    {
-        var rest = value.AsSpan();
-        for (var at = rest.IndexOfAny(CopySpecial); at >= 0; at = rest.IndexOfAny(CopySpecial))
-        {
-            text.Append(rest[..at]).Append('\\').Append(rest[at] switch
-            {
-                '\t' => 't',
-                '\n' => 'n',
-                '\r' => 'r',
-                _ => '\\',
-            });
-            rest = rest[(at + 1)..];
         }
 
-        text.Append(rest);
+        await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
     }
 }

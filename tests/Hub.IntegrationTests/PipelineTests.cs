@@ -220,7 +220,7 @@ public sealed class PipelineTests(HubFixture hub)
         var page = new Hub.Connectors.Http.FetchedPage(new Uri("http://agency.test/x"), TimeProvider.System.GetUtcNow(), 200, [1], payloadSha256, JsonDocument.Parse("[]"), []);
         await runs.RecordRequestAsync(runId, 0, page, CancellationToken.None);
         var batch = new FetchedBatch(runId, "it-wards", 0, new FetchedRequest(0, "http://agency.test/x", TimeProvider.System.GetUtcNow(), 200, payloadSha256),
-            [new ValidRecord("22001", new string('b', 64), """{"ma_xa":"22001","ten_xa":"x","dan_so":1}""")], []);
+            [new ValidRecord("22001", new string('b', 64), """{"ma_xa":"22001","ten_xa":"x","dan_so":1}"""u8.ToArray())], []);
 
         Assert.True(await writer.StageAsync(batch, CancellationToken.None));
         Assert.False(await writer.StageAsync(batch, CancellationToken.None));

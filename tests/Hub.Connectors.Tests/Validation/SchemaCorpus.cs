@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -59,6 +60,9 @@ internal static partial class SchemaCorpus
           }
         }
         """;
+
+    /// <summary>Strings written as UTF-8, as agencies mostly send them, rather than escaped.</summary>
+    private static readonly JsonSerializerOptions Utf8Text = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static readonly Dictionary<string, string> PatternSamples = new(StringComparer.Ordinal)
     {
@@ -222,7 +226,8 @@ internal static partial class SchemaCorpus
     {
         try
         {
-            return JsonNode.Parse(text) is JsonObject { } node && node["properties"] is JsonObject { Count: > 0 } properties && properties.All(p => p.Value is JsonObject);
+            // A literal that gives a property twice (a record of a test) is no schema.
+            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) is JsonObject { } node && node["properties"] is JsonObject { Count: > 0 } properties && properties.All(p => p.Value is JsonObject);
         }
         catch (JsonException)
         {
@@ -344,11 +349,19 @@ internal static partial class SchemaCorpus
                 foreach (var size in new[] { length - 1, length, length + 1 }.Where(s => s >= 0))
                 {
                     yield return JsonSerializer.Serialize(new string('a', size));
-                    // Decomposed Vietnamese letters: more UTF-16 units than letters; emoji: two units each; a letter with a combining mark.
-                    yield return JsonSerializer.Serialize(string.Concat(Enumerable.Repeat("ệ", size)).Normalize(NormalizationForm.FormD));
-                    yield return JsonSerializer.Serialize(string.Concat(Enumerable.Repeat("ệ", (size + 2) / 3)).Normalize(NormalizationForm.FormD));
-                    yield return JsonSerializer.Serialize(string.Concat(Enumerable.Repeat("😀", (size + 1) / 2)));
-                    yield return JsonSerializer.Serialize(string.Concat(Enumerable.Repeat("e\u0301", (size + 1) / 2)));
+                    // Decomposed Vietnamese letters: more UTF-16 units than letters; emoji: two units each; a letter with a
+                    // combining mark; each escaped and as UTF-8.
+                    foreach (var text in new[]
+                             {
+                                 string.Concat(Enumerable.Repeat("ệ", size)).Normalize(NormalizationForm.FormD),
+                                 string.Concat(Enumerable.Repeat("ệ", (size + 2) / 3)).Normalize(NormalizationForm.FormD),
+                                 string.Concat(Enumerable.Repeat("😀", (size + 1) / 2)),
+                                 string.Concat(Enumerable.Repeat("e\u0301", (size + 1) / 2)),
+                             })
+                    {
+                        yield return JsonSerializer.Serialize(text);
+                        yield return JsonSerializer.Serialize(text, Utf8Text);
+                    }
                 }
             }
         }
@@ -357,7 +370,9 @@ internal static partial class SchemaCorpus
         {
             foreach (var value in values.Where(v => v is not null && v.GetValueKind() == JsonValueKind.String).Select(v => v!.GetValue<string>()))
             {
+                yield return JsonSerializer.Serialize(value, Utf8Text);
                 yield return JsonSerializer.Serialize(value.Normalize(NormalizationForm.FormD));
+                yield return JsonSerializer.Serialize(value.Normalize(NormalizationForm.FormD), Utf8Text);
                 yield return JsonSerializer.Serialize(value.ToUpperInvariant());
                 yield return JsonSerializer.Serialize(value + " ");
             }
