@@ -26,8 +26,9 @@ public sealed class NJsonSchemaValidator : IRecordValidator
         }
         catch (Exception e) when (e is InvalidCastException or OverflowException or FormatException)
         {
-            // NJsonSchema fails on some values (a number beyond decimal's range): the record is rejected, not the run.
-            return [$"#: the record could not be validated ({e.Message}); a number larger than decimal allows (about 7.9e28) is the usual cause"];
+            // NJsonSchema fails on some values (an integer beyond 64 bits, a number beyond decimal's range): the record is
+            // rejected, not the run.
+            return [$"#: the record could not be validated ({e.Message}); the usual cause is an integer of more than 64 bits (beyond ±9,223,372,036,854,775,807) or a number beyond about ±7.9e28"];
         }
 
         if (errors.Count == 0)
