@@ -37,11 +37,12 @@ public sealed class StoreOptions
 
 /// <summary>
 /// Fails runs abandoned by a worker that stopped mid-run (their staged records are dropped, the published
-/// version is untouched) and removes raw payloads past their retention.
+/// version is untouched), drops staging tables left by runs that are no longer running, and removes raw payloads past
+/// their retention.
 /// </summary>
 public sealed partial class Housekeeping(NpgsqlDataSource dataSource, IOptions<StoreOptions> options, TimeProvider time, ILogger<Housekeeping> logger)
 {
-    public async Task<(int AbandonedRuns, int ExpiredPayloads)> RunAsync(CancellationToken cancellationToken)
+    public async Task<(int AbandonedRuns, int OrphanedStagingTables, int ExpiredPayloads)> RunAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var settings = options.Value;
@@ -64,11 +65,29 @@ public sealed partial class Housekeeping(NpgsqlDataSource dataSource, IOptions<S
             LogAbandoned(logger, runId);
         }
 
+        // A run ends by dropping its staging table in the transaction that ends it; one ended any other way (its status
+        // edited by hand, a store restored from a backup) would leave it behind.
+        var orphans = (await connection.QueryAsync<string>(new CommandDefinition(
+            """
+            select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = 'staging' and c.relkind = 'r' and c.relname ~ '^run_[0-9a-f]{32}$'
+              and not exists (select 1 from hub.runs r where r.id = substr(c.relname, 5)::uuid and r.status = 'running')
+            """, cancellationToken: cancellationToken))).AsList();
+        foreach (var table in orphans)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"drop table if exists staging.{DatasetRegistry.Quote(table)}", cancellationToken: cancellationToken));
+            LogOrphanDropped(logger, table);
+        }
+
         var expired = await connection.ExecuteAsync(new CommandDefinition(
             "delete from hub.payloads where stored_at < @cutoff", new { cutoff = now - settings.PayloadRetention }, cancellationToken: cancellationToken));
-        return (stale.Count, expired);
+        return (stale.Count, orphans.Count, expired);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was abandoned mid-run and is now failed; its staged records were dropped")]
     private static partial void LogAbandoned(ILogger logger, Guid runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped the staging table staging.{Table}: its run is no longer running")]
+    private static partial void LogOrphanDropped(ILogger logger, string table);
 }

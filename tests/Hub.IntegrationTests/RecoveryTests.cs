@@ -27,7 +27,7 @@ public sealed class RecoveryTests(HubFixture hub)
 
         var later = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddMinutes(31));
         var housekeeping = new Housekeeping(hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new StoreOptions()), later, NullLogger<Housekeeping>.Instance);
-        var (abandoned, _) = await housekeeping.RunAsync(CancellationToken.None);
+        var (abandoned, _, _) = await housekeeping.RunAsync(CancellationToken.None);
 
         Assert.Equal(1, abandoned);
         var run = await hub.WaitForRunAsync(dead);
@@ -67,6 +67,25 @@ public sealed class RecoveryTests(HubFixture hub)
     }
 
     [Fact]
+    public async Task Housekeeping_drops_a_staging_table_whose_run_ended_without_it_and_keeps_a_running_one()
+    {
+        TestAgency.Serve(hub.Agency, "it-staging-orphan", TestAgency.Wards(20));
+        Assert.Equal(1L, (await hub.SyncAsync("it-staging-orphan")).Version);
+        var ended = await StartRunWithOneStagedBatchAsync("it-staging-orphan", payload: 12, suffix: " (bỏ dở)");
+        var running = await StartRunWithOneStagedBatchAsync("it-staging-orphan", payload: 13, suffix: " (đang chạy)");
+        // The run's status edited by hand: the transaction that ends a run would have dropped its table.
+        await hub.QueryScalarAsync<int>("update hub.runs set status = 'failed', error = 'ended by hand', finished_at = now() where id = @ended; select 1", new { ended });
+        var housekeeping = new Housekeeping(hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new StoreOptions()), TimeProvider.System, NullLogger<Housekeeping>.Instance);
+
+        var (_, orphans, _) = await housekeeping.RunAsync(CancellationToken.None);
+
+        Assert.True(orphans >= 1);
+        Assert.False(await hub.QueryScalarAsync<bool>("select to_regclass(@table) is not null", new { table = StagingTable.Of(ended) }));
+        Assert.Equal(10L, await hub.StagedCountAsync(running));
+        await hub.Worker.Services.GetRequiredService<RunStore>().FailAsync(running, "test over", CancellationToken.None);
+    }
+
+    [Fact]
     public async Task Raw_payloads_past_their_retention_are_removed_and_recent_ones_kept()
     {
         await hub.QueryScalarAsync<int>(
@@ -74,7 +93,7 @@ public sealed class RecoveryTests(HubFixture hub)
         var before = await hub.QueryScalarAsync<long>("select count(*) from hub.payloads");
         var housekeeping = new Housekeeping(hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), Options.Create(new StoreOptions()), TimeProvider.System, NullLogger<Housekeeping>.Instance);
 
-        var (_, expired) = await housekeeping.RunAsync(CancellationToken.None);
+        var (_, _, expired) = await housekeeping.RunAsync(CancellationToken.None);
 
         Assert.Equal(1, expired);
         Assert.Equal(before - 1, await hub.QueryScalarAsync<long>("select count(*) from hub.payloads"));
