@@ -65,8 +65,8 @@ public sealed partial class Housekeeping(NpgsqlDataSource dataSource, IOptions<S
             LogAbandoned(logger, runId);
         }
 
-        // A run ends by dropping its staging table in the transaction that ends it; one ended any other way (its status
-        // edited by hand, a store restored from a backup) would leave it behind.
+        // A run drops its staging table in the transaction that ends it; a table without a running run is left over
+        // (a store restored from a backup taken mid-run, a run ended by hand).
         var orphans = (await connection.QueryAsync<string>(new CommandDefinition(
             """
             select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
