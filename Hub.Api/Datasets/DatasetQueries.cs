@@ -126,7 +126,7 @@ public sealed class DatasetQueries(NpgsqlDataSource dataSource)
             from hub.run_quality q join hub.runs r on r.id = q.run_id
             where q.dataset_id = @id order by q.created_at desc limit @limit
             """, new { id, limit }, cancellationToken: cancellationToken));
-        return rows.Select(r => new RunQualityReport(r.RunId, r.CheckedAt, r.Version, JsonDocument.Parse(r.Checks).RootElement.Clone())).ToList();
+        return rows.Select(r => new RunQualityReport(r.RunId, r.CheckedAt, r.Version, JsonElement.Parse(r.Checks))).ToList();
     }
 
     /// <summary>

@@ -76,7 +76,7 @@ public static class LineageApi
             join hub.run_requests q on q.run_id = b.run_id and q.sequence = b.request_sequence
             order by t._version_from
             """, new { columns, key }, cancellationToken: cancellationToken),
-            (row, origin) => new RecordVersion(row.VersionFrom, row.VersionTo, row.ContentHash, JsonDocument.Parse(row.ValuesJson).RootElement.Clone(), origin),
+            (row, origin) => new RecordVersion(row.VersionFrom, row.VersionTo, row.ContentHash, JsonElement.Parse(row.ValuesJson), origin),
             splitOn: nameof(RecordOrigin.RunId))).AsList();
         return versions.Count == 0
             ? TypedResults.Problem($"dataset '{dataset}' has never published a record with key '{key}'", statusCode: StatusCodes.Status404NotFound)

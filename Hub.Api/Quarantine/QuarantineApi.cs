@@ -42,7 +42,7 @@ public static class QuarantineApi
             order by id limit @limit
             """, new { dataset, after = after ?? 0, limit = limit ?? 100 }, cancellationToken: cancellationToken));
         return TypedResults.Ok<IReadOnlyList<QuarantinedRecord>>(rows
-            .Select(r => new QuarantinedRecord(r.Id, r.DatasetId, r.RunId, r.Key, JsonDocument.Parse(r.Errors).RootElement.Clone(), r.Payload, r.SchemaVersion, r.CreatedAt, r.ReplayedRunId))
+            .Select(r => new QuarantinedRecord(r.Id, r.DatasetId, r.RunId, r.Key, JsonElement.Parse(r.Errors), r.Payload, r.SchemaVersion, r.CreatedAt, r.ReplayedRunId))
             .ToList());
     }
 

@@ -82,7 +82,7 @@ public sealed class RunQueries(NpgsqlDataSource dataSource)
             found.Configuration.ConfigRevision,
             found.Configuration.SchemaVersion,
             requests.AsList(),
-            rejected.Select(r => new RunRejection(r.Id, r.Key, JsonDocument.Parse(r.Errors).RootElement.Clone(), r.Payload)).ToList());
+            rejected.Select(r => new RunRejection(r.Id, r.Key, JsonElement.Parse(r.Errors), r.Payload)).ToList());
     }
 }
 

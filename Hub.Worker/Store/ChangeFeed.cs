@@ -47,7 +47,7 @@ public static class ChangeFeed
             """,
             new { system = DatasetRegistry.SystemColumns.ToArray(), since, until, afterVersion = after?.Version, afterKey = after?.Key, limit },
             cancellationToken: cancellationToken));
-        return rows.Select(r => new RecordChange(r.Version, r.Op, r.Key, Record(r.Record))).ToList();
+        return rows.Select(r => new RecordChange(r.Version, r.Op, r.Key, r.Record is null ? null : JsonElement.Parse(r.Record))).ToList();
     }
 
     /// <summary>
@@ -83,19 +83,7 @@ public static class ChangeFeed
                 version,
                 reader.GetString(1),
                 reader.GetString(0),
-                Record(reader.IsDBNull(2) ? null : reader.GetString(2)));
+                reader.IsDBNull(2) ? null : JsonElement.Parse(reader.GetString(2)));
         }
-    }
-
-    /// <summary>A record's JSON as an element of its own; the parsed document is disposed, which returns its pooled buffers.</summary>
-    private static JsonElement? Record(string? json)
-    {
-        if (json is null)
-        {
-            return null;
-        }
-
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
     }
 }
