@@ -384,23 +384,15 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
                  where table_name = @tableName and after_version >= @version) added
               """
             : string.Empty;
-        var previous = (await connection.QueryAsync<string>(new CommandDefinition(
-            "select current_setting(s.name) from unnest(@names) with ordinality s(name, n) order by s.n",
-            new { names = DigestSettingNames }, transaction, cancellationToken: cancellationToken))).ToArray();
-        await SetLocalAsync(connection, transaction, DigestSettingValues, cancellationToken);
+        var previous = await LocalSettings.CurrentAsync(connection, transaction, DigestSettingNames, cancellationToken);
+        await LocalSettings.SetAsync(connection, transaction, DigestSettingNames, DigestSettingValues, cancellationToken);
         var rows = await StreamedDigestAsync(
             connection, transaction, $"select {rowText} from {table} t{added} where t._version_from = @version order by t.{order}", separator, new { version, tableName }, cancellationToken);
         var closed = await StreamedDigestAsync(
             connection, transaction, $"select c._key from ({closedIn}) c order by c.{order}", "\n", new { version }, cancellationToken);
-        await SetLocalAsync(connection, transaction, previous, cancellationToken);
+        await LocalSettings.SetAsync(connection, transaction, DigestSettingNames, previous, cancellationToken);
         return (rows, closed);
     }
-
-    /// <summary>Sets the <see cref="DigestSettingNames"/> to <paramref name="values"/> until the transaction ends.</summary>
-    private static async Task SetLocalAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] values, CancellationToken cancellationToken) =>
-        await connection.ExecuteAsync(new CommandDefinition(
-            "select set_config(s.name, s.value, true) from unnest(@names, @values) s(name, value)",
-            new { names = DigestSettingNames, values }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>
     /// The hex SHA-256 of the texts <paramref name="sql"/> selects (one column), in its order, UTF-8, joined by
@@ -445,8 +437,8 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
         .Select(c => c.Name).Where(c => c != "_version_to").ToList();
 
     /// <summary>Entries and row texts are the same whatever the session's settings: times in UTC, dates in ISO form.</summary>
-    private static async Task UseUtcAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
-        await connection.ExecuteAsync(new CommandDefinition("set local timezone to 'UTC'; set local datestyle to 'ISO, YMD'", transaction: transaction, cancellationToken: cancellationToken));
+    private static Task UseUtcAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
+        LocalSettings.SetAsync(connection, transaction, ["timezone", "datestyle"], ["UTC", "ISO, YMD"], cancellationToken);
 
     private static string Canonical(string json) => Encoding.UTF8.GetString(RecordHash.CanonicalJson(JsonDocument.Parse(json).RootElement));
 

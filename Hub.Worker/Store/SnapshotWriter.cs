@@ -175,8 +175,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         }
 
         var version = dataset.CurrentVersion + 1;
-        await connection.ExecuteAsync(new CommandDefinition(
-            "select set_config('work_mem', @memory, true)", new { memory = store.Value.MergeWorkMemory }, transaction, cancellationToken: cancellationToken));
+        await LocalSettings.SetAsync(connection, transaction, ["work_mem"], [store.Value.MergeWorkMemory], cancellationToken);
         if (await PrepareStagedAsync(connection, transaction, runId, run.Valid, cancellationToken) is not { } staged)
         {
             await RunStore.MarkFailedAsync(connection, transaction, runId,
