@@ -65,18 +65,9 @@ public sealed partial class Housekeeping(NpgsqlDataSource dataSource, IOptions<S
             LogAbandoned(logger, runId);
         }
 
-        // A run drops its staging table in the transaction that ends it; a table without a running run is left over
-        // (a store restored from a backup taken mid-run, a run ended by hand).
-        var orphans = (await connection.QueryAsync<string>(new CommandDefinition(
-            """
-            select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-            where n.nspname = 'staging' and c.relkind = 'r' and c.relname ~ '^run_[0-9a-f]{32}$'
-              and not exists (select 1 from hub.runs r where r.id = substr(c.relname, 5)::uuid and r.status = 'running')
-            """, cancellationToken: cancellationToken))).AsList();
+        var orphans = await StagingTable.DropLeftOverAsync(connection, cancellationToken);
         foreach (var table in orphans)
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"drop table if exists staging.{DatasetRegistry.Quote(table)}", cancellationToken: cancellationToken));
             LogOrphanDropped(logger, table);
         }
 
@@ -88,6 +79,6 @@ public sealed partial class Housekeeping(NpgsqlDataSource dataSource, IOptions<S
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} was abandoned mid-run and is now failed; its staged records were dropped")]
     private static partial void LogAbandoned(ILogger logger, Guid runId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped the staging table staging.{Table}: its run is no longer running")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped the staging table {Table}: no running run owns it")]
     private static partial void LogOrphanDropped(ILogger logger, string table);
 }

@@ -44,6 +44,28 @@ public static class StagingTable
         return await ColumnsAsync(connection, transaction, runId, cancellationToken);
     }
 
+    /// <summary>
+    /// Drops the staging tables no running run owns and returns their names. A run drops its table in the transaction
+    /// that ends it; one left over comes from a store restored from a backup taken mid-run, or a run ended by hand.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> DropLeftOverAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var runs = await connection.QueryAsync<Guid>(new CommandDefinition(
+            """
+            select substr(c.relname, 5)::uuid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = 'staging' and c.relkind = 'r' and c.relname ~ '^run_[0-9a-f]{32}$'
+              and not exists (select 1 from hub.runs r where r.id = substr(c.relname, 5)::uuid and r.status = 'running')
+            """, cancellationToken: cancellationToken));
+        var dropped = new List<string>();
+        foreach (var runId in runs)
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"drop table if exists {Of(runId)}", cancellationToken: cancellationToken));
+            dropped.Add(Of(runId));
+        }
+
+        return dropped;
+    }
+
     /// <summary>Drops a run's staging table, if it has one.</summary>
     public static Task DropAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition($"drop table if exists {Of(runId)}", transaction: transaction, cancellationToken: cancellationToken));
