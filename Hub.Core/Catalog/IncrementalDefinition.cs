@@ -41,6 +41,11 @@ public sealed partial record IncrementalDefinition(string CursorField, string Pa
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
+        if (SameLayout(a, b))
+        {
+            return string.CompareOrdinal(a, b);
+        }
+
         if (TryParseInstant(a, out var x, out _) && TryParseInstant(b, out var y, out _))
         {
             return x.CompareTo(y);
@@ -52,6 +57,34 @@ public sealed partial record IncrementalDefinition(string CursorField, string Pa
         }
 
         return string.CompareOrdinal(a, b);
+    }
+
+    /// <summary>
+    /// Whether two values are written alike: same length, starting with a digit, digits in the same places and the same
+    /// separators (<c>- : . T Z +</c> or a space) elsewhere, and the same offset after the date, as a source's cursor
+    /// values nearly always are. Then their text order is their order as instants (fields of fixed width) or as numbers
+    /// (no sign, as many digits on either side of the point), and the values need not be parsed: a run compares each
+    /// record's cursor.
+    /// </summary>
+    private static bool SameLayout(string a, string b)
+    {
+        const int dateLength = 10; // yyyy-MM-dd: a sign after it starts the offset
+        if (a.Length != b.Length || a.Length == 0 || !char.IsAsciiDigit(a[0])
+            || (a.AsSpan().LastIndexOfAny('+', '-') is var offset and > dateLength && !a.AsSpan(offset).SequenceEqual(b.AsSpan(offset))))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Length; i++)
+        {
+            var (p, q) = (a[i], b[i]);
+            if (char.IsAsciiDigit(p) ? !char.IsAsciiDigit(q) : p != q || !"-:.TZ+ ".Contains(p, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(?<offset>Z|[+-]\d{2}:?\d{2})?$")]

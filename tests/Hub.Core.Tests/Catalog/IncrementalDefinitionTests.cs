@@ -23,6 +23,15 @@ public sealed class IncrementalDefinitionTests
     [InlineData("2025-03-01T08:00:00+07:00", "2025-03-01T02:00:00Z", -1)]
     [InlineData("9", "10", -1)]
     [InlineData("b", "a", 1)]
+    // Written alike: compared as text, which orders them the same way.
+    [InlineData("2025-03-01T08:00:00+07:00", "2025-03-01T07:59:59+07:00", 1)]
+    [InlineData("2025-03-01 08:00:00.125", "2025-03-01 08:00:00.250", -1)]
+    [InlineData("2025-03-01T08:00:00Z", "2025-03-01T08:00:00Z", 0)]
+    [InlineData("20.5", "19.9", 1)]
+    // Alike but for the offset, or a sign: as instants and numbers, not as text.
+    [InlineData("2025-03-01T10:00:00+07:00", "2025-03-01T05:00:00+00:00", -1)]
+    [InlineData("2025-03-01T10:00:00-07:00", "2025-03-01T11:00:00-03:00", 1)]
+    [InlineData("-35", "-34", -1)]
     public void Cursors_compare_as_instants_numbers_or_text(string a, string b, int sign) =>
         Assert.Equal(sign, Math.Sign(IncrementalDefinition.Compare(a, b)));
 }
