@@ -158,7 +158,7 @@ public static partial class CatalogLoader
     private static DatasetDefinition? ReadDataset(YamlNodeReader reader, YamlMappingNode node, AgencyEndpoint agency, string revision, Func<string, string?> environment)
     {
         const string where = "a dataset";
-        reader.RejectUnknownKeys(node, where, "id", "title", "description", "licence", "classification", "update_cycle", "schedule", "schema", "schema_version", "primary_key", "source", "mapping", "incremental");
+        reader.RejectUnknownKeys(node, where, "id", "title", "description", "licence", "classification", "update_cycle", "schedule", "schema", "schema_version", "primary_key", "source", "mapping", "incremental", "deleted_when");
         var id = reader.String(node, "id", required: true, where, "dvhc-xa-ninh-thuan");
         if (id is not null && (!DatasetIdPattern().IsMatch(id) || id.Length > 48))
         {
@@ -203,6 +203,7 @@ public static partial class CatalogLoader
         var sourceNode = reader.Mapping(node, "source", required: true, where);
         var source = sourceNode is null ? null : ReadSource(reader, sourceNode, agency, environment);
         var incremental = ReadIncremental(reader, node, source);
+        var deletedWhen = ReadDeletedWhen(reader, node);
         if (id is null || title is null || licence is null || cycle is null || schedule is null || schema is null || primaryKey is null || source is null)
         {
             return null;
@@ -223,6 +224,7 @@ public static partial class CatalogLoader
             Source = source,
             Mapping = mapping,
             Incremental = incremental,
+            DeletedWhen = deletedWhen,
             SourceFile = reader.File,
             SourceLine = (int)(YamlNodeReader.Get(node, "id")?.Start.Line ?? node.Start.Line),
             ConfigRevision = revision,
@@ -258,6 +260,21 @@ public static partial class CatalogLoader
         }
 
         return field is null || param is null || lookback is null ? null : new IncrementalDefinition(field, param, template, lookback.Value);
+    }
+
+    private static DeletionRule? ReadDeletedWhen(YamlNodeReader reader, YamlMappingNode node)
+    {
+        const string where = "'deleted_when'";
+        var deletedWhen = reader.Mapping(node, "deleted_when", required: false, "a dataset");
+        if (deletedWhen is null)
+        {
+            return null;
+        }
+
+        reader.RejectUnknownKeys(deletedWhen, where, "field", "equals");
+        var field = reader.String(deletedWhen, "field", required: true, where, "da_xoa");
+        var value = reader.String(deletedWhen, "equals", required: false, where) ?? DeletionRule.DefaultValue;
+        return field is null ? null : new DeletionRule(field, value);
     }
 
     private static bool IsValidCron(string expression)

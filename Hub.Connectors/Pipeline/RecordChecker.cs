@@ -46,7 +46,11 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
                 if (ok is not null)
                 {
                     valid.Add(ok);
-                    cleanliness += Cleanliness.Of(record.Source);
+                    if (!ok.Deleted)
+                    {
+                        cleanliness += Cleanliness.Of(record.Source);
+                    }
+
                     onValid?.Invoke(record.Source);
                 }
                 else
@@ -84,11 +88,19 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
     /// Checks a mapped record's key and schema. When <paramref name="published"/> gives the content hash the key has
     /// in the published version (published under the same schema version) and the record's hash is the same, the
     /// record is unchanged: it is valid without being validated again, and its JSON is not sent
-    /// (<see cref="ValidRecord.Json"/> is null).
+    /// (<see cref="ValidRecord.Json"/> is null). A record the dataset's <c>deleted_when</c> marks is the deletion of
+    /// its key: it needs only the key, and is not checked against the schema.
     /// </summary>
     public (ValidRecord? Valid, RejectedRecord? Rejected) Check(MappedRecord mapped, IReadOnlyDictionary<string, string>? published = null)
     {
         ArgumentNullException.ThrowIfNull(mapped);
+        if (Dataset.DeletedWhen is { } deletion && deletion.Marks(mapped.Source))
+        {
+            return mapped.Key is { } deleted
+                ? (ValidRecord.Deletion(deleted), null)
+                : (null, new RejectedRecord(null, mapped.Source.GetRawText(), [.. mapped.Errors, $"a deleted record ({deletion.Field} = {deletion.Value}) must still carry its primary key"]));
+        }
+
         var record = mapped.Record;
         byte[]? canonical = null;
         if (mapped.Errors.Count == 0 && published is not null && published.TryGetValue(mapped.Key!, out var publishedHash))

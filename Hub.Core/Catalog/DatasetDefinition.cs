@@ -32,6 +32,9 @@ public sealed record DatasetDefinition
     /// <summary>Incremental sync by a cursor field (null: every run is a full refresh).</summary>
     public IncrementalDefinition? Incremental { get; init; }
 
+    /// <summary>How the agency marks a deleted record (null: it does not; only a full refresh deletes).</summary>
+    public DeletionRule? DeletedWhen { get; init; }
+
     /// <summary>The file that declared the dataset.</summary>
     public required string SourceFile { get; init; }
 

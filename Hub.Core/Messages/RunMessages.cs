@@ -12,9 +12,14 @@ public sealed record FetchedRequest(int Sequence, string Url, DateTimeOffset Fet
 /// <summary>
 /// A record that passed the dataset's schema: its key, content hash (hex SHA-256) and JSON, the canonical UTF-8 bytes
 /// that were hashed. <see cref="Json"/> is null for a record unchanged since the published version: the writer keeps the
-/// published row.
+/// published row. <see cref="Deleted"/> marks a deletion of the key the agency sent (<c>deleted_when</c>): it has
+/// neither hash nor JSON, and the writer ends the key's published row.
 /// </summary>
-public sealed record ValidRecord(string Key, string Hash, byte[]? Json);
+public sealed record ValidRecord(string Key, string Hash, byte[]? Json, bool Deleted = false)
+{
+    /// <summary>The deletion of <paramref name="key"/>.</summary>
+    public static ValidRecord Deletion(string key) => new(key, string.Empty, null, Deleted: true);
+}
 
 /// <summary>A record that failed validation, kept whole with every reason.</summary>
 public sealed record RejectedRecord(string? Key, string Json, IReadOnlyList<string> Errors);

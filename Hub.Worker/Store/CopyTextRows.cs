@@ -44,8 +44,9 @@ public sealed class CopyTextRows
     }
 
     /// <summary>
-    /// Writes one row: the data columns, then <c>_key</c>, <c>_hash</c>, <c>_sequence</c>, <c>_ordinal</c> and
-    /// <c>_changed</c> (false, with empty data columns, for a record without JSON: unchanged since the published version).
+    /// Writes one row: the data columns, then <c>_key</c>, <c>_hash</c>, <c>_sequence</c>, <c>_ordinal</c>,
+    /// <c>_changed</c> (false, with empty data columns, for a record without JSON: unchanged since the published version)
+    /// and <c>_deleted</c> (true, with empty data columns, for a deletion of the key).
     /// </summary>
     public void Write(IBufferWriter<byte> output, ValidRecord record, int sequence, int ordinal)
     {
@@ -75,7 +76,7 @@ public sealed class CopyTextRows
         WriteNumber(output, sequence);
         output.Write("\t"u8);
         WriteNumber(output, ordinal);
-        output.Write(record.Json is null ? "\tf\n"u8 : "\tt\n"u8);
+        output.Write(record.Deleted ? "\tt\tt\n"u8 : record.Json is null ? "\tf\tf\n"u8 : "\tt\tf\n"u8);
     }
 
     /// <summary>Finds the value of each column in a record's JSON object (the last one of a property given twice).</summary>

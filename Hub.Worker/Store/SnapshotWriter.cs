@@ -319,9 +319,9 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
                 """, transaction: transaction, cancellationToken: cancellationToken));
         }
 
-        // How many records the connector found unchanged decides how the merge joins (an incremental run changes a few
-        // of many): without statistics the planner would guess half and join the whole published table.
-        await connection.ExecuteAsync(new CommandDefinition($"analyze {staging} (_changed)", transaction: transaction, cancellationToken: cancellationToken));
+        // How many records the connector found unchanged (or deleted) decides how the merge joins (an incremental run
+        // changes a few of many): without statistics the planner would guess half and join the whole published table.
+        await connection.ExecuteAsync(new CommandDefinition($"analyze {staging} (_changed, _deleted)", transaction: transaction, cancellationToken: cancellationToken));
         return (staged, staged - repeats);
     }
 
@@ -359,16 +359,20 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
         var columns = string.Concat((await StagingTable.ColumnsAsync(connection, transaction, runId, cancellationToken)).Select(c => DatasetRegistry.Quote(c.Name) + ", "));
         var parameters = new { runId, version };
 
-        // Full refresh only: a published key absent from the run is deleted, unless the run quarantined a record
-        // with that key (a bad record never removes the good version published before it).
-        // A record staged unchanged (StaleUnchangedAsync checked it still is) keeps its published row.
-        var updated = await connection.ExecuteAsync(new CommandDefinition(
+        // A record staged unchanged (StaleUnchangedAsync checked it still is) keeps its published row. A deletion the
+        // agency sent (deleted_when) ends its key's row in any run. Full refresh only: a published key absent from the
+        // run is deleted, unless the run quarantined a record with that key (a bad record never removes the good
+        // version published before it).
+        var (updated, marked) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
             $"""
-            update {table} c set _version_to = @version
-            from {staging} i
-            where c._version_to is null and c._key = i._key and c._hash <> i._hash and i._changed
+            with ended as (
+                update {table} c set _version_to = @version
+                from {staging} i
+                where c._version_to is null and c._key = i._key and i._changed and (i._deleted or c._hash <> i._hash)
+                returning i._deleted)
+            select count(*) filter (where not _deleted), count(*) filter (where _deleted) from ended
             """, parameters, transaction, cancellationToken: cancellationToken));
-        var deleted = !fullRefresh ? 0 : await connection.ExecuteAsync(new CommandDefinition(
+        var absent = !fullRefresh ? 0 : await connection.ExecuteAsync(new CommandDefinition(
             $"""
             update {table} c set _version_to = @version
             where c._version_to is null
@@ -394,18 +398,19 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
             insert into {table} ({columns}_key, _hash, _version_from, _run_id, _batch)
             select {columns}i._key, i._hash, @version, @runId, i._sequence
             from {staging} i
-            where i._changed {(empty ? "" : $"and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null)")}
+            where i._changed and not i._deleted {(empty ? "" : $"and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null)")}
             """, parameters, transaction, cancellationToken: cancellationToken));
         foreach (var index in deferred)
         {
             await connection.ExecuteAsync(new CommandDefinition(index.Definition, transaction: transaction, cancellationToken: cancellationToken));
         }
 
+        // A deletion of a key that is not published changed nothing: it counts as unchanged.
         return new MergeCounts(
             Inserted: written - updated,
             Updated: updated,
-            Deleted: deleted,
-            Unchanged: distinct - written,
+            Deleted: marked + absent,
+            Unchanged: distinct - written - marked,
             Duplicates: staged - distinct);
     }
 

@@ -9,7 +9,8 @@ namespace Hub.Worker.Store;
 /// The staging table of a run: <c>staging."run_&lt;id&gt;"</c>, UNLOGGED, created on the run's first batch with the data
 /// columns of the dataset's table (same names and types) plus <c>_key</c>, <c>_hash</c>, <c>_sequence</c> (batch),
 /// <c>_ordinal</c> (place in the batch) and <c>_changed</c> (false for a record the connector found unchanged: its data
-/// columns are empty and the published row is kept). The connector loads typed rows with COPY, so the merge copies
+/// columns are empty and the published row is kept) and <c>_deleted</c> (true for the deletion of a key the agency marked
+/// deleted: its data columns are empty and the published row ends). The connector loads typed rows with COPY, so the merge copies
 /// columns instead of converting JSON. Dropped when the run ends, either way.
 /// </summary>
 public static class StagingTable
@@ -38,7 +39,7 @@ public static class StagingTable
         await connection.ExecuteAsync(new CommandDefinition(
             $"""
             create unlogged table {Of(runId)} as
-            select {string.Concat(data.Select(c => DatasetRegistry.Quote(c.Name) + ", "))}_key, _hash, 0 as _sequence, 0 as _ordinal, true as _changed
+            select {string.Concat(data.Select(c => DatasetRegistry.Quote(c.Name) + ", "))}_key, _hash, 0 as _sequence, 0 as _ordinal, true as _changed, false as _deleted
             from {table} with no data
             """, transaction: transaction, cancellationToken: cancellationToken));
         return await ColumnsAsync(connection, transaction, runId, cancellationToken);
@@ -81,7 +82,7 @@ public static class StagingTable
     {
         var rows = new CopyTextRows(columns);
         var names = string.Concat(columns.Select(c => DatasetRegistry.Quote(c.Name) + ", "));
-        await using var writer = (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync($"copy {Of(runId)} ({names}_key, _hash, _sequence, _ordinal, _changed) from stdin", cancellationToken);
+        await using var writer = (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync($"copy {Of(runId)} ({names}_key, _hash, _sequence, _ordinal, _changed, _deleted) from stdin", cancellationToken);
         // The rows go to the COPY stream under the text writer as UTF-8 bytes, some rows at a time (a whole batch would be
         // a large object for every batch); the writer itself is given no text, and ends the COPY when disposed.
         var stream = writer.BaseStream;

@@ -42,6 +42,7 @@ public sealed class CopyTextRowsTests
              "so":-0.5e3,"co":true,"dem":2,"doi_tuong":{"k":"v\\w"},"ngoai":"no column","t\u00EAn":"T\u00EAn","ghi_chu_json":"a\\b\u00e9"}
             """u8.ToArray()));
         records.Add(new ValidRecord("khóa\r\n", new string('d', 64), null));
+        records.Add(ValidRecord.Deletion("xóa\t"));
         records.Add(new ValidRecord("rong", new string('e', 64), "{}"u8.ToArray()));
         records.Add(new ValidRecord("null", new string('f', 64), """{"ghi_chu":null,"chi_tiet":null,"co":false,"so":0,"nhan":[],"doi_tuong":[]}"""u8.ToArray()));
 
@@ -114,7 +115,7 @@ public sealed class CopyTextRowsTests
         }
 
         return text.Append(Escaped(record.Key)).Append('\t').Append(record.Hash).Append('\t').Append(sequence).Append('\t').Append(ordinal)
-            .Append('\t').Append(record.Json is null ? 'f' : 't').Append('\n').ToString();
+            .Append('\t').Append(record.Json is null && !record.Deleted ? 'f' : 't').Append('\t').Append(record.Deleted ? 't' : 'f').Append('\n').ToString();
     }
 
     private static string Escaped(string value) =>

@@ -74,4 +74,28 @@ public sealed class IncrementalSyncTests(HubFixture hub)
         Assert.Equal(HttpStatusCode.BadRequest, (await hub.OperatorApi.PostAsync("/api/connectors/it-incremental/backfill", null)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await hub.OperatorApi.PostAsync("/api/connectors/nope/reset", null)).StatusCode);
     }
+
+    [Fact]
+    public async Task An_incremental_run_deletes_the_records_the_agency_marks_deleted_and_only_those()
+    {
+        TestAgency.Serve(hub.Agency, "it-incremental-del", Wards(Enumerable.Range(1, 5), "2025-03-01T08:00:00+07:00"));
+        var first = await hub.SyncAsync("it-incremental-del");
+        Assert.Equal(("succeeded", 5L), (first.Status, first.Inserted));
+
+        // Changed since: ward 1 renamed, ward 2 deleted, ward 6 added, and a deletion of a key never published.
+        var changes = Wards([1, 6], "2025-03-02T09:00:00+07:00", " (đổi tên)");
+        changes.Add(new Dictionary<string, object?> { ["ma_xa"] = "22002", ["cap_nhat"] = "2025-03-02T10:00:00+07:00", ["xoa"] = true });
+        changes.Add(new Dictionary<string, object?> { ["ma_xa"] = "22099", ["cap_nhat"] = "2025-03-02T08:00:00+07:00", ["xoa"] = true });
+        TestAgency.Serve(hub.Agency, "it-incremental-del", changes);
+        var second = await hub.SyncAsync("it-incremental-del");
+
+        Assert.Equal(("succeeded", 1L, 1L, 1L, 1L, 0L), (second.Status, second.Inserted, second.Updated, second.Deleted, second.Unchanged, second.Quarantined));
+        Assert.Equal("partial", await ModeAsync(second.Id));
+        Assert.Equal("2025-03-02T10:00:00+07:00", await CursorAsync("it-incremental-del")); // the deletion is the latest change
+        Assert.Equal(["22001", "22003", "22004", "22005", "22006"],
+            await hub.QueryAsync<string>("select _key from open_data.it_incremental_del where _version_to is null order by _key"));
+        Assert.Equal(5L, await hub.QueryScalarAsync<long>("select row_count from hub.datasets where id = 'it-incremental-del'"));
+        // The deleted row ends with the version, as in a full refresh: its history keeps it.
+        Assert.Equal(second.Version, await hub.QueryScalarAsync<long?>("select _version_to from open_data.it_incremental_del where _key = '22002'"));
+    }
 }

@@ -64,6 +64,23 @@ public sealed class PushIngestionTests(HubFixture hub)
     private Task<long> RunCountAsync(string dataset) => hub.QueryScalarAsync<long>("select count(*) from hub.runs where dataset_id = @dataset", new { dataset });
 
     [Fact]
+    public async Task A_push_deletes_the_records_it_marks_deleted_and_quarantines_a_deletion_without_its_key()
+    {
+        var (_, key) = await IssueKeyAsync("TEST");
+        var pushed = await (await PushAsync("it-push-delete", key, Json(TestAgency.Wards(3)))).Content.ReadFromJsonAsync<PushResult>();
+        Assert.Equal("succeeded", (await hub.WaitForRunAsync(pushed!.RunId)).Status);
+
+        var deletions = new Dictionary<string, object?>[] { new() { ["ma_xa"] = "22002", ["xoa"] = true }, new() { ["ten_xa"] = "Không mã", ["xoa"] = true } };
+        var response = await PushAsync("it-push-delete", key, Json(deletions));
+
+        var answer = await response.Content.ReadFromJsonAsync<PushResult>();
+        Assert.Equal((1L, 1L), (answer!.Accepted, answer.Quarantined));
+        var run = await hub.WaitForRunAsync(answer.RunId);
+        Assert.Equal(("succeeded", 0L, 0L, 1L), (run.Status, run.Inserted, run.Updated, run.Deleted));
+        Assert.Equal(["22001", "22003"], await hub.QueryAsync<string>("select _key from open_data.it_push_delete where _version_to is null order by _key"));
+    }
+
+    [Fact]
     public async Task An_agency_pushes_json_and_ndjson_through_the_checker_and_writer_as_partial_runs_that_never_duplicate_a_row()
     {
         var (_, key) = await IssueKeyAsync("TEST");

@@ -80,10 +80,13 @@ public static class TestAgency
         """;
 
     /// <summary>Datasets of the test agency; each test owns one and its path on the agency.</summary>
-    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa", "it-abandon", "it-manual", "it-atomic", "it-push", "it-push-idem", "it-push-auth", "it-autopause", "it-incremental", "it-incremental-b", "it-record-cache", "it-record-shape", "it-outbox", "it-outbox-sweep", "it-outbox-broken", "it-unchanged-race", "it-future-version", "it-replay-failed", "it-audit-cover", "it-audit-tail", "it-audit-events", "it-audit-atomic", "it-retry", "it-quality-ref", "it-typed", "it-staging-lost", "it-events-burst", "it-audit-digest", "it-audit-formats", "it-bulk-load", "it-staging-orphan"];
+    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa", "it-abandon", "it-manual", "it-atomic", "it-push", "it-push-idem", "it-push-auth", "it-autopause", "it-incremental", "it-incremental-b", "it-record-cache", "it-record-shape", "it-outbox", "it-outbox-sweep", "it-outbox-broken", "it-unchanged-race", "it-future-version", "it-replay-failed", "it-audit-cover", "it-audit-tail", "it-audit-events", "it-audit-atomic", "it-retry", "it-quality-ref", "it-typed", "it-staging-lost", "it-events-burst", "it-audit-digest", "it-audit-formats", "it-bulk-load", "it-staging-orphan", "it-incremental-del", "it-push-delete"];
 
     /// <summary>The <c>incremental:</c> section of the datasets <c>it-incremental*</c>: cursor <c>cap_nhat</c>, one hour of look-back.</summary>
     private const string IncrementalSection = "    incremental:\n      cursor_field: cap_nhat\n      param: updated_since\n      lookback: 1h\n";
+
+    /// <summary>The datasets whose agency marks a deleted record with <c>"xoa": true</c> (<c>deleted_when</c>).</summary>
+    private static readonly string[] DeletionDatasets = ["it-incremental-del", "it-push-delete"];
 
     public static void WriteConnectors(string folder, string agencyUrl)
     {
@@ -108,7 +111,7 @@ public static class TestAgency
                   paging:
                     style: offset
                     page_size: {PageSize}
-            {(id.StartsWith("it-incremental", StringComparison.Ordinal) ? IncrementalSection : string.Empty)}
+            {(id.StartsWith("it-incremental", StringComparison.Ordinal) ? IncrementalSection : string.Empty)}{(DeletionDatasets.Contains(id) ? "    deleted_when: { field: xoa }\n" : string.Empty)}
             """));
         File.WriteAllText(Path.Combine(folder, "test-agency.yaml"), $"""
             version: 1

@@ -58,6 +58,33 @@ public sealed class IncrementalConfigTests : IDisposable
         Assert.Equal(line, error.Line);
     }
 
+    [Theory]
+    [InlineData("    deleted_when: { field: DaXoa }\n", "DaXoa", "true")]
+    [InlineData("    deleted_when:\n      field: trang_thai\n      equals: da_xoa\n", "trang_thai", "da_xoa")]
+    public void Deleted_when_names_the_field_and_the_value_that_mark_a_deletion(string section, string field, string value)
+    {
+        var result = Load(SourceConfigTests.File_(SourceConfigTests.ODataSource, datasetExtra: Incremental + section));
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(new DeletionRule(field, value), Assert.Single(result.Datasets).DeletedWhen);
+    }
+
+    [Theory]
+    [InlineData("    deleted_when: { equals: true }\n", "'deleted_when' has no 'field'")]
+    [InlineData("    deleted_when: { field: DaXoa, value: true }\n", "unknown key 'value'")]
+    [InlineData("    deleted_when: DaXoa\n", "'deleted_when' must be a mapping")]
+    public void A_broken_deleted_when_is_reported_at_its_line(string section, string message)
+    {
+        var yaml = SourceConfigTests.File_(SourceConfigTests.ODataSource, datasetExtra: section);
+        var line = yaml.Split('\n').ToList().FindIndex(l => l.Contains("deleted_when", StringComparison.Ordinal)) + 1;
+
+        var result = Load(yaml);
+
+        Assert.Empty(result.Datasets);
+        var error = Assert.Single(result.Errors, e => e.Message.Contains(message, StringComparison.Ordinal));
+        Assert.Equal(line, error.Line);
+    }
+
     [Fact]
     public void A_soap_source_cannot_be_incremental()
     {

@@ -14,7 +14,7 @@ public class RecordCheckerTests
 {
     private static readonly RecordChecker Checker = CreateChecker();
 
-    private static RecordChecker CreateChecker()
+    private static RecordChecker CreateChecker(DeletionRule? deletedWhen = null)
     {
         var (schema, error) = SchemaColumns.Parse("xa.v1.json", ConnectorsFolder.WardSchema, 1);
         Assert.Null(error);
@@ -31,6 +31,7 @@ public class RecordCheckerTests
             Source = new RestSourceDefinition { Url = new Uri("http://agency.test") },
             SourceFile = "snv.yaml",
             ConfigRevision = "r1",
+            DeletedWhen = deletedWhen,
         };
         return new RecordChecker(dataset, new NJsonSchemaValidator(schema!.Json), new PersonalDataGuard(schema, null));
     }
@@ -107,6 +108,30 @@ public class RecordCheckerTests
         Assert.Equal(seen, batches.SelectMany(b => b.Valid).Select(v => v.Key));
         Assert.Equal("x", Assert.Single(batches[1].Rejected).Key);
         Assert.Equal([3, 2, 1], batches.Select(b => b.Cleanliness.UntrimmedValues));
+    }
+
+    [Fact]
+    public void A_record_marked_deleted_deletes_its_key_without_being_checked_against_the_schema()
+    {
+        var checker = CreateChecker(new DeletionRule("da_xoa", "true"));
+        List<JsonElement> records =
+        [
+            Json("""{"ma_xa":"22738","da_xoa":true,"cap_nhat":"2026-03-02T09:00:00+07:00"}"""),
+            Json("""{"ten_xa":"Xã Không Mã","da_xoa":true}"""),
+            Json("""{"ma_xa":"22741","ten_xa":" Phường Phước Mỹ","da_xoa":false}"""),
+        ];
+        var seen = new List<JsonElement>();
+
+        var batch = Assert.Single(checker.CheckBatches(records.Select(checker.Map), 10, onValid: seen.Add));
+
+        Assert.Equal([("22738", true), ("22741", false)], batch.Valid.Select(v => (v.Key, v.Deleted)));
+        Assert.Null(batch.Valid[0].Json);
+        Assert.NotNull(batch.Valid[1].Json);
+        var rejected = Assert.Single(batch.Rejected);
+        Assert.Contains(rejected.Errors, e => e.Contains("must still carry its primary key", StringComparison.Ordinal));
+        Assert.Equal([records[0], records[2]], seen); // the deletion's cursor counts
+        Assert.Equal(1, batch.Cleanliness.UntrimmedValues); // only the record's: a deletion has no values
+        Assert.Null(Checker.Check(records[0]).Valid); // without deleted_when it is a record, and lacks ten_xa
     }
 
     [Fact]
