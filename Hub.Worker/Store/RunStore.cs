@@ -152,18 +152,29 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
     /// <summary>
     /// Content hashes of the published rows of <paramref name="keys"/> that were written by runs under
     /// <paramref name="schemaVersion"/>: a fetched record with the same hash is unchanged and need not be checked again.
+    /// A dataset with no published row (a first version) or moving to a new table (still empty) has none: its keys are
+    /// not looked up one by one. A row published meanwhile only makes a record be checked that need not have been.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, string>> PublishedHashesAsync(string datasetId, IReadOnlyCollection<string> keys, int schemaVersion, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var table = DatasetRegistry.QualifiedTable(await DatasetRegistry.CurrentTableAsync(connection, datasetId, cancellationToken));
+        var current = await connection.QuerySingleOrDefaultAsync<(string Table, bool Empty)?>(new CommandDefinition(
+            "select coalesce(pending_table, table_name), pending_table is not null or row_count = 0 from hub.datasets where id = @datasetId",
+            new { datasetId }, cancellationToken: cancellationToken));
+        if (current is not { Empty: false } published)
+        {
+            return NothingPublished;
+        }
+
         var rows = await connection.QueryAsync<(string Key, string Hash)>(new CommandDefinition(
             $"""
-            select t._key, t._hash from {table} t join hub.runs r on r.id = t._run_id
+            select t._key, t._hash from {DatasetRegistry.QualifiedTable(published.Table)} t join hub.runs r on r.id = t._run_id
             where t._version_to is null and t._key = any(@keys) and r.schema_version = @schemaVersion
             """, new { keys = keys.ToArray(), schemaVersion }, cancellationToken: cancellationToken));
         return rows.ToDictionary(r => r.Key, r => r.Hash, StringComparer.Ordinal);
     }
+
+    private static readonly IReadOnlyDictionary<string, string> NothingPublished = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>Records, as request <paramref name="sequence"/> of a run, a request another run made (lineage of replayed records).</summary>
     public async Task<FetchedRequest> CopyRequestAsync(Guid runId, int sequence, Guid originRunId, int originSequence, CancellationToken cancellationToken)
