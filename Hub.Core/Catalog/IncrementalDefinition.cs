@@ -7,7 +7,8 @@ namespace Hub.Core.Catalog;
 /// Incremental sync of a polled dataset (<c>incremental:</c> in connectors.d): the largest value of
 /// <see cref="CursorField"/> a successful run saw is kept, and the next run asks the agency only for records since
 /// that value minus <see cref="Lookback"/>, in query parameter <see cref="Param"/> (through <see cref="Template"/>,
-/// e.g. an OData <c>$filter</c> such as <c>NgayCapNhat ge {cursor}</c>). Incremental runs are partial: no deletes.
+/// e.g. an OData <c>$filter</c> such as <c>NgayCapNhat ge {cursor}</c>). Incremental runs are partial: they delete only
+/// the records the agency marks deleted (<see cref="DeletionRule"/>).
 /// </summary>
 public sealed partial record IncrementalDefinition(string CursorField, string Param, string? Template, TimeSpan Lookback)
 {

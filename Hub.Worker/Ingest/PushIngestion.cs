@@ -28,7 +28,7 @@ public sealed class PushInProgressException(string message) : Exception(message)
 /// Data an agency pushed, run through the same pipeline as a polled page: the raw body is kept content-addressed as
 /// the run's only request, every record goes through the dataset's <see cref="Hub.Connectors.Pipeline.RecordChecker"/>,
 /// the batches are staged for the writer as a partial run (<see cref="RunTrigger.Push"/>: inserts and
-/// updates, never deletes). With an idempotency key, a repeat of a push returns the first answer and publishes nothing.
+/// updates, and deletes only records marked deleted: <c>deleted_when</c>). With an idempotency key, a repeat of a push returns the first answer and publishes nothing.
 /// </summary>
 public sealed partial class PushIngestion(
     RunStore runs,

@@ -27,7 +27,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
         StartAsync(dataset, trigger, incremental: false, cancellationToken);
 
     /// <summary>
-    /// Starts a run; an <paramref name="incremental"/> run (records since a cursor) is partial: it never deletes.
+    /// Starts a run; an <paramref name="incremental"/> run (records since a cursor) is partial: it deletes only what the agency marks deleted.
     /// Throws <see cref="DatasetRefusedException"/> when the dataset takes no run now (see <see cref="RefusalAsync(DatasetDefinition, bool, CancellationToken)"/>).
     /// </summary>
     public async Task<Guid> StartAsync(DatasetDefinition dataset, RunTrigger trigger, bool incremental, CancellationToken cancellationToken)
