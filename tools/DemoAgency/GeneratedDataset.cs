@@ -74,6 +74,14 @@ internal sealed class GeneratedDataset
     private static readonly int FirstReceivedDay = new DateOnly(2019, 1, 1).DayNumber;
     private static readonly int LastReceivedDay = new DateOnly(2025, 6, 30).DayNumber;
 
+    // Revision 0 updates a file 0 to 90 days after it was received, in office hours: every revision-0 ngay_cap_nhat is
+    // before the horizon, 2025-09-29T00:00:00+07:00 (the latest is 2025-09-28T16:59:59+07:00). Revision r > 0 dates its
+    // changes and additions within its own window of RevisionWindowDays days starting RevisionWindowDays * r
+    // days after the horizon (revision 1: 2025-10-29 to 2025-11-27), so windows of different revisions never overlap.
+    private const int MaxUpdateDelayDays = 90;
+    private const int RevisionWindowDays = 30;
+    private static readonly int HorizonDay = LastReceivedDay + MaxUpdateDelayDays + 1;
+
     private readonly WardInfo[] _wards;
 
     public GeneratedDataset(AdministrativeUnits units)
@@ -118,32 +126,14 @@ internal sealed class GeneratedDataset
     public void WriteRecord(Utf8JsonWriter writer, ulong seed, in RevisionPlan plan, long id, bool broken)
     {
         long index = id - 1;
-        bool added = plan.IsAdded(index);
         Span<byte> buffer = stackalloc byte[512];
 
         // Identity: never changes between revisions.
         var who = new Rng(seed, index, 1);
-        bool female = who.Below(2) == 0;
-        int receivedDay = added
-            ? LastReceivedDay + 1 + who.Below(60)
-            : FirstReceivedDay + who.Below(LastReceivedDay - FirstReceivedDay + 1);
+        (bool female, int receivedDay) = DrawFirst(ref who, plan.IsAdded(index));
         DateOnly birth = DateOnly.FromDayNumber(FirstBirthDay + who.Below(LastBirthDay - FirstBirthDay + 1));
         WardInfo ward = _wards[who.Below(_wards.Length)];
-
-        // State in revision 0, re-drawn for a changed or added record.
-        var state = new Rng(seed, index, 2);
-        int status = PickStatus(ref state);
-        long cents = PickAmount(ref state);
-        int note = state.Below(100);
-        DateTime updated = UpdatedAt(receivedDay, ref state);
-        if (plan.IsChanged(index) || added)
-        {
-            var next = new Rng(seed, index, 3 + ((ulong)plan.Revision << 8));
-            status = PickStatus(ref next);
-            cents = PickAmount(ref next);
-            note = next.Below(100);
-            updated = updated.AddDays(1 + next.Below(30)).AddSeconds(next.Below(3600));
-        }
+        State state = StateOf(seed, plan, index, receivedDay);
 
         writer.WriteStartObject();
         writer.WriteNumber(Id, id);
@@ -205,7 +195,7 @@ internal sealed class GeneratedDataset
         writer.WriteString(DiaChi, buffer[..len]);
         writer.WriteString(MaXa, ward.Code);
 
-        decimal amount = new((int)(cents & 0xFFFF_FFFF), (int)(cents >> 32), 0, false, 2);
+        decimal amount = new((int)(state.Cents & 0xFFFF_FFFF), (int)(state.Cents >> 32), 0, false, 2);
         if (broken)
         {
             if (!Utf8Formatter.TryFormat(amount, buffer, out len))
@@ -220,11 +210,11 @@ internal sealed class GeneratedDataset
             writer.WriteNumber(SoTien, amount);
         }
 
-        writer.WriteString(TrangThai, Statuses[status]);
-        writer.WriteString(NgayCapNhat, new DateTimeOffset(updated, VietnamOffset));
-        if (note < Notes.Length * 6)
+        writer.WriteString(TrangThai, Statuses[state.Status]);
+        writer.WriteString(NgayCapNhat, VietnamTime(state.UpdatedTicks));
+        if (state.Note < Notes.Length * 6)
         {
-            writer.WriteString(GhiChu, Notes[note % Notes.Length]);
+            writer.WriteString(GhiChu, Notes[state.Note % Notes.Length]);
         }
         else
         {
@@ -255,9 +245,42 @@ internal sealed class GeneratedDataset
         return (dong * 100) + (rng.Below(10) == 0 ? rng.Below(100) : 0);
     }
 
-    // Office hours, 7:00 to 17:00, 0 to 90 days after the file was received.
-    private static DateTime UpdatedAt(int receivedDay, ref Rng rng) =>
-        DateOnly.FromDayNumber(receivedDay + rng.Below(91)).ToDateTime(new TimeOnly(7, 0)).AddSeconds(rng.Below(10 * 3600));
+    // The first two draws of a record's identity stream: its sex and the day its file was received.
+    private static (bool Female, int ReceivedDay) DrawFirst(ref Rng who, bool added)
+    {
+        bool female = who.Below(2) == 0;
+        int receivedDay = added
+            ? LastReceivedDay + 1 + who.Below(60)
+            : FirstReceivedDay + who.Below(LastReceivedDay - FirstReceivedDay + 1);
+        return (female, receivedDay);
+    }
+
+    // State in revision 0 (stream 2), or re-drawn from the revision's stream for a changed or added record, whose
+    // ngay_cap_nhat then falls in the revision's window.
+    private static State StateOf(ulong seed, in RevisionPlan plan, long index, int receivedDay)
+    {
+        bool fresh = plan.IsChanged(index) || plan.IsAdded(index);
+        var rng = fresh ? RevisionRng(seed, plan, index) : new Rng(seed, index, 2);
+        int status = PickStatus(ref rng);
+        long cents = PickAmount(ref rng);
+        int note = rng.Below(100);
+        long updated = fresh ? InRevisionWindow(plan.Revision, ref rng) : UpdatedAt(receivedDay, ref rng);
+        return new State(status, cents, note, updated);
+    }
+
+    private static Rng RevisionRng(ulong seed, in RevisionPlan plan, long index) => new(seed, index, 3 + ((ulong)plan.Revision << 8));
+
+    // Office hours, 7:00 to 17:00, 0 to MaxUpdateDelayDays days after the file was received (ticks of Vietnam local time).
+    private static long UpdatedAt(int receivedDay, ref Rng rng) => OfficeHours(receivedDay + rng.Below(MaxUpdateDelayDays + 1), ref rng);
+
+    // Office hours on one of the RevisionWindowDays days of revision r's window, which starts RevisionWindowDays * r days after the horizon.
+    private static long InRevisionWindow(int revision, ref Rng rng) =>
+        OfficeHours(HorizonDay + (RevisionWindowDays * revision) + rng.Below(RevisionWindowDays), ref rng);
+
+    private static long OfficeHours(int day, ref Rng rng) =>
+        (day * TimeSpan.TicksPerDay) + (7 * TimeSpan.TicksPerHour) + (rng.Below(10 * 3600) * TimeSpan.TicksPerSecond);
+
+    private static DateTimeOffset VietnamTime(long ticks) => new(new DateTime(ticks), VietnamOffset);
 
     private static int Append(Span<byte> buffer, int at, ReadOnlySpan<byte> bytes)
     {
@@ -282,6 +305,8 @@ internal sealed class GeneratedDataset
     private static byte[][] Utf8(params string[] values) => [.. values.Select(Encoding.UTF8.GetBytes)];
 
     private sealed record WardInfo(JsonEncodedText Code, byte[] AddressSuffix, bool IsCommune);
+
+    private readonly record struct State(int Status, long Cents, int Note, long UpdatedTicks);
 
     /// <summary>SplitMix64 stream seeded by (dataset seed, record index, purpose).</summary>
     private struct Rng(ulong seed, long index, ulong purpose)
@@ -329,6 +354,11 @@ internal static class GeneratedDatasetEndpoints
         // The agency "changes its data": requests without a revision parameter serve this revision from now on.
         app.MapPut("/admin/generated/{name}/revision/{revision:int:min(0)}", (string name, int revision) =>
         {
+            if (revision > RevisionPlan.MaxRevision)
+            {
+                return AgencyJson.Error(StatusCodes.Status400BadRequest, $"revision must be at most {RevisionPlan.MaxRevision}");
+            }
+
             CurrentRevisions[name] = revision;
             return Results.NoContent();
         });
@@ -350,6 +380,12 @@ internal static class GeneratedDatasetEndpoints
         if (count > GeneratedDataset.MaxCount)
         {
             error = $"count must be at most {GeneratedDataset.MaxCount}";
+            return false;
+        }
+
+        if (revision > RevisionPlan.MaxRevision)
+        {
+            error = $"revision must be at most {RevisionPlan.MaxRevision}";
             return false;
         }
 
