@@ -24,6 +24,7 @@ internal sealed class GeneratedDataset
     private static readonly JsonEncodedText TrangThai = Encode("trang_thai");
     private static readonly JsonEncodedText NgayCapNhat = Encode("ngay_cap_nhat");
     private static readonly JsonEncodedText GhiChu = Encode("ghi_chu");
+    private static readonly JsonEncodedText DaXoa = Encode("da_xoa");
 
     // Weighted by repetition, roughly like the population of Ninh Thuận (Kinh, Chăm and Raglai family names).
     private static readonly byte[][] FamilyNames = Utf8(
@@ -68,7 +69,8 @@ internal sealed class GeneratedDataset
     private static readonly byte[] Thon = Encoding.UTF8.GetBytes("Thôn ");
     private static readonly byte[] KhuPho = Encoding.UTF8.GetBytes("Khu phố ");
 
-    private static readonly TimeSpan VietnamOffset = TimeSpan.FromHours(7);
+    /// <summary>The offset of every date-time the agency writes, and of an <c>updated_since</c> given without one.</summary>
+    public static readonly TimeSpan VietnamOffset = TimeSpan.FromHours(7);
     private static readonly int FirstBirthDay = new DateOnly(1940, 1, 1).DayNumber;
     private static readonly int LastBirthDay = new DateOnly(2007, 12, 31).DayNumber;
     private static readonly int FirstReceivedDay = new DateOnly(2019, 1, 1).DayNumber;
@@ -76,7 +78,7 @@ internal sealed class GeneratedDataset
 
     // Revision 0 updates a file 0 to 90 days after it was received, in office hours: every revision-0 ngay_cap_nhat is
     // before the horizon, 2025-09-29T00:00:00+07:00 (the latest is 2025-09-28T16:59:59+07:00). Revision r > 0 dates its
-    // changes and additions within its own window of RevisionWindowDays days starting RevisionWindowDays * r
+    // changes, additions and deletions within its own window of RevisionWindowDays days starting RevisionWindowDays * r
     // days after the horizon (revision 1: 2025-10-29 to 2025-11-27), so windows of different revisions never overlap.
     private const int MaxUpdateDelayDays = 90;
     private const int RevisionWindowDays = 30;
@@ -224,6 +226,55 @@ internal sealed class GeneratedDataset
         writer.WriteEndObject();
     }
 
+    /// <summary>
+    /// Whether the <c>ngay_cap_nhat</c> of base or added record <paramref name="index"/> in a revision is at or after
+    /// <paramref name="from"/> (ticks of Vietnam local time), computed without writing the record; for a record with its
+    /// revision-0 state, from its received day alone when that is too early for any of its dates to reach
+    /// <paramref name="from"/>. Meaningless for a record the revision deleted (see <see cref="DeletedTicks"/>).
+    /// </summary>
+    public static bool IsUpdatedSince(ulong seed, in RevisionPlan plan, long index, long from)
+    {
+        var who = new Rng(seed, index, 1);
+        int receivedDay = DrawFirst(ref who, plan.IsAdded(index)).ReceivedDay;
+        if (!IsFresh(plan, index) && (receivedDay + MaxUpdateDelayDays + 1) * TimeSpan.TicksPerDay <= from)
+        {
+            return false;
+        }
+
+        return StateOf(seed, plan, index, receivedDay).UpdatedTicks >= from;
+    }
+
+    /// <summary>When revision <c>r</c> deleted base record <paramref name="index"/>: a time in the revision's window, as ticks of Vietnam local time.</summary>
+    public static long DeletedTicks(ulong seed, in RevisionPlan plan, long index)
+    {
+        Rng rng = RevisionRng(seed, plan, index);
+        return InRevisionWindow(plan.Revision, ref rng);
+    }
+
+    /// <summary>
+    /// Writes the tombstone <c>{"id","ngay_cap_nhat","da_xoa":true}</c> of base record <paramref name="id"/>, which the
+    /// revision deleted. A broken tombstone (fault <c>badRecordEvery</c>) has <c>da_xoa</c> as the string <c>"true"</c>.
+    /// </summary>
+    public static void WriteTombstone(Utf8JsonWriter writer, ulong seed, in RevisionPlan plan, long id, bool broken)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber(Id, id);
+        writer.WriteString(NgayCapNhat, VietnamTime(DeletedTicks(seed, plan, id - 1)));
+        if (broken)
+        {
+            writer.WriteString(DaXoa, "true"u8);
+        }
+        else
+        {
+            writer.WriteBoolean(DaXoa, true);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Ticks of Vietnam local time of an instant.</summary>
+    public static long VietnamTicks(DateTimeOffset instant) => instant.ToOffset(VietnamOffset).Ticks;
+
     // moi 15 %, dang_xu_ly 30 %, hoan_thanh 45 %, tu_choi 10 %.
     private static int PickStatus(ref Rng rng) => rng.Below(100) switch
     {
@@ -259,7 +310,7 @@ internal sealed class GeneratedDataset
     // ngay_cap_nhat then falls in the revision's window.
     private static State StateOf(ulong seed, in RevisionPlan plan, long index, int receivedDay)
     {
-        bool fresh = plan.IsChanged(index) || plan.IsAdded(index);
+        bool fresh = IsFresh(plan, index);
         var rng = fresh ? RevisionRng(seed, plan, index) : new Rng(seed, index, 2);
         int status = PickStatus(ref rng);
         long cents = PickAmount(ref rng);
@@ -267,6 +318,8 @@ internal sealed class GeneratedDataset
         long updated = fresh ? InRevisionWindow(plan.Revision, ref rng) : UpdatedAt(receivedDay, ref rng);
         return new State(status, cents, note, updated);
     }
+
+    private static bool IsFresh(in RevisionPlan plan, long index) => plan.IsChanged(index) || plan.IsAdded(index);
 
     private static Rng RevisionRng(ulong seed, in RevisionPlan plan, long index) => new(seed, index, 3 + ((ulong)plan.Revision << 8));
 
@@ -333,17 +386,41 @@ internal static class GeneratedDatasetEndpoints
 {
     public static void MapGeneratedDataset(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/generated/{name}", (string name, HttpRequest request, GeneratedDataset dataset) =>
+        app.MapGet("/api/generated/{name}", (string name, HttpRequest request, GeneratedDataset dataset, UpdatedSinceCache changes) =>
         {
             if (!TryPlan(request, out RevisionPlan plan, out string? error)
-                || !PageRequest.TryParse(request.Query, out PageRequest page, out error))
+                || !PageRequest.TryParse(request.Query, out PageRequest page, out error)
+                || !UpdatedSince.TryParse(request.Query, out DateTimeOffset? since, out error))
             {
                 return AgencyJson.Error(StatusCodes.Status400BadRequest, error!);
             }
 
             ulong seed = GeneratedDataset.SeedOf(name);
-            return new JsonPageResult(plan.Total, page, (writer, position, broken) =>
-                dataset.WriteRecord(writer, seed, plan, plan.IdAt(position), broken));
+            if (since is null)
+            {
+                return new JsonPageResult(plan.Total, page, (writer, position, broken) =>
+                    dataset.WriteRecord(writer, seed, plan, plan.IdAt(position), broken));
+            }
+
+            if (plan.Count > UpdatedSince.MaxCount)
+            {
+                return AgencyJson.Error(StatusCodes.Status400BadRequest, $"updated_since needs a count of at most {UpdatedSince.MaxCount}");
+            }
+
+            // Positive entries are records, negative ones tombstones of deleted records.
+            int[] entries = changes.Get(seed, plan, since.Value);
+            return new JsonPageResult(entries.Length, page, (writer, position, broken) =>
+            {
+                int entry = entries[position];
+                if (entry > 0)
+                {
+                    dataset.WriteRecord(writer, seed, plan, entry, broken);
+                }
+                else
+                {
+                    GeneratedDataset.WriteTombstone(writer, seed, plan, -entry, broken);
+                }
+            });
         });
 
         app.MapGet("/api/generated/{name}/expected", (string name, HttpRequest request) =>

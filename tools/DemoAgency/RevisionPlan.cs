@@ -83,6 +83,9 @@ internal readonly record struct RevisionPlan
     public bool IsChanged(long index) => Revision > 0 && index < Count && index % 100 == ChangedResidue;
 
     public bool IsAdded(long index) => index >= Count;
+
+    /// <summary>Whether the base record of this index is absent from this revision.</summary>
+    public bool IsDeleted(long index) => Revision > 0 && index < Count && index % 1000 == DeletedResidue;
 }
 
 /// <summary>Body of <c>/api/generated/{name}/expected</c>.</summary>
