@@ -24,6 +24,7 @@ internal sealed class GeneratedDataset
     private static readonly JsonEncodedText TrangThai = Encode("trang_thai");
     private static readonly JsonEncodedText NgayCapNhat = Encode("ngay_cap_nhat");
     private static readonly JsonEncodedText GhiChu = Encode("ghi_chu");
+    private static readonly JsonEncodedText DaXoa = Encode("da_xoa");
 
     // Weighted by repetition, roughly like the population of Ninh Thuận (Kinh, Chăm and Raglai family names).
     private static readonly byte[][] FamilyNames = Utf8(
@@ -68,11 +69,20 @@ internal sealed class GeneratedDataset
     private static readonly byte[] Thon = Encoding.UTF8.GetBytes("Thôn ");
     private static readonly byte[] KhuPho = Encoding.UTF8.GetBytes("Khu phố ");
 
-    private static readonly TimeSpan VietnamOffset = TimeSpan.FromHours(7);
+    /// <summary>The offset of every date-time the agency writes, and of an <c>updated_since</c> given without one.</summary>
+    public static readonly TimeSpan VietnamOffset = TimeSpan.FromHours(7);
     private static readonly int FirstBirthDay = new DateOnly(1940, 1, 1).DayNumber;
     private static readonly int LastBirthDay = new DateOnly(2007, 12, 31).DayNumber;
     private static readonly int FirstReceivedDay = new DateOnly(2019, 1, 1).DayNumber;
     private static readonly int LastReceivedDay = new DateOnly(2025, 6, 30).DayNumber;
+
+    // Revision 0 updates a file 0 to 90 days after it was received, in office hours: every revision-0 ngay_cap_nhat is
+    // before the horizon, 2025-09-29T00:00:00+07:00 (the latest is 2025-09-28T16:59:59+07:00). Revision r > 0 dates its
+    // changes, additions and deletions within its own window of RevisionWindowDays days starting RevisionWindowDays * r
+    // days after the horizon (revision 1: 2025-10-29 to 2025-11-27), so windows of different revisions never overlap.
+    private const int MaxUpdateDelayDays = 90;
+    private const int RevisionWindowDays = 30;
+    private static readonly int HorizonDay = LastReceivedDay + MaxUpdateDelayDays + 1;
 
     private readonly WardInfo[] _wards;
 
@@ -118,32 +128,14 @@ internal sealed class GeneratedDataset
     public void WriteRecord(Utf8JsonWriter writer, ulong seed, in RevisionPlan plan, long id, bool broken)
     {
         long index = id - 1;
-        bool added = plan.IsAdded(index);
         Span<byte> buffer = stackalloc byte[512];
 
         // Identity: never changes between revisions.
         var who = new Rng(seed, index, 1);
-        bool female = who.Below(2) == 0;
-        int receivedDay = added
-            ? LastReceivedDay + 1 + who.Below(60)
-            : FirstReceivedDay + who.Below(LastReceivedDay - FirstReceivedDay + 1);
+        (bool female, int receivedDay) = DrawFirst(ref who, plan.IsAdded(index));
         DateOnly birth = DateOnly.FromDayNumber(FirstBirthDay + who.Below(LastBirthDay - FirstBirthDay + 1));
         WardInfo ward = _wards[who.Below(_wards.Length)];
-
-        // State in revision 0, re-drawn for a changed or added record.
-        var state = new Rng(seed, index, 2);
-        int status = PickStatus(ref state);
-        long cents = PickAmount(ref state);
-        int note = state.Below(100);
-        DateTime updated = UpdatedAt(receivedDay, ref state);
-        if (plan.IsChanged(index) || added)
-        {
-            var next = new Rng(seed, index, 3 + ((ulong)plan.Revision << 8));
-            status = PickStatus(ref next);
-            cents = PickAmount(ref next);
-            note = next.Below(100);
-            updated = updated.AddDays(1 + next.Below(30)).AddSeconds(next.Below(3600));
-        }
+        State state = StateOf(seed, plan, index, receivedDay);
 
         writer.WriteStartObject();
         writer.WriteNumber(Id, id);
@@ -205,7 +197,7 @@ internal sealed class GeneratedDataset
         writer.WriteString(DiaChi, buffer[..len]);
         writer.WriteString(MaXa, ward.Code);
 
-        decimal amount = new((int)(cents & 0xFFFF_FFFF), (int)(cents >> 32), 0, false, 2);
+        decimal amount = new((int)(state.Cents & 0xFFFF_FFFF), (int)(state.Cents >> 32), 0, false, 2);
         if (broken)
         {
             if (!Utf8Formatter.TryFormat(amount, buffer, out len))
@@ -220,11 +212,11 @@ internal sealed class GeneratedDataset
             writer.WriteNumber(SoTien, amount);
         }
 
-        writer.WriteString(TrangThai, Statuses[status]);
-        writer.WriteString(NgayCapNhat, new DateTimeOffset(updated, VietnamOffset));
-        if (note < Notes.Length * 6)
+        writer.WriteString(TrangThai, Statuses[state.Status]);
+        writer.WriteString(NgayCapNhat, VietnamTime(state.UpdatedTicks));
+        if (state.Note < Notes.Length * 6)
         {
-            writer.WriteString(GhiChu, Notes[note % Notes.Length]);
+            writer.WriteString(GhiChu, Notes[state.Note % Notes.Length]);
         }
         else
         {
@@ -233,6 +225,55 @@ internal sealed class GeneratedDataset
 
         writer.WriteEndObject();
     }
+
+    /// <summary>
+    /// Whether the <c>ngay_cap_nhat</c> of base or added record <paramref name="index"/> in a revision is at or after
+    /// <paramref name="from"/> (ticks of Vietnam local time), computed without writing the record; for a record with its
+    /// revision-0 state, from its received day alone when that is too early for any of its dates to reach
+    /// <paramref name="from"/>. Meaningless for a record the revision deleted (see <see cref="DeletedTicks"/>).
+    /// </summary>
+    public static bool IsUpdatedSince(ulong seed, in RevisionPlan plan, long index, long from)
+    {
+        var who = new Rng(seed, index, 1);
+        int receivedDay = DrawFirst(ref who, plan.IsAdded(index)).ReceivedDay;
+        if (!IsFresh(plan, index) && (receivedDay + MaxUpdateDelayDays + 1) * TimeSpan.TicksPerDay <= from)
+        {
+            return false;
+        }
+
+        return StateOf(seed, plan, index, receivedDay).UpdatedTicks >= from;
+    }
+
+    /// <summary>When revision <c>r</c> deleted base record <paramref name="index"/>: a time in the revision's window, as ticks of Vietnam local time.</summary>
+    public static long DeletedTicks(ulong seed, in RevisionPlan plan, long index)
+    {
+        Rng rng = RevisionRng(seed, plan, index);
+        return InRevisionWindow(plan.Revision, ref rng);
+    }
+
+    /// <summary>
+    /// Writes the tombstone <c>{"id","ngay_cap_nhat","da_xoa":true}</c> of base record <paramref name="id"/>, which the
+    /// revision deleted. A broken tombstone (fault <c>badRecordEvery</c>) has <c>da_xoa</c> as the string <c>"true"</c>.
+    /// </summary>
+    public static void WriteTombstone(Utf8JsonWriter writer, ulong seed, in RevisionPlan plan, long id, bool broken)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber(Id, id);
+        writer.WriteString(NgayCapNhat, VietnamTime(DeletedTicks(seed, plan, id - 1)));
+        if (broken)
+        {
+            writer.WriteString(DaXoa, "true"u8);
+        }
+        else
+        {
+            writer.WriteBoolean(DaXoa, true);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Ticks of Vietnam local time of an instant.</summary>
+    public static long VietnamTicks(DateTimeOffset instant) => instant.ToOffset(VietnamOffset).Ticks;
 
     // moi 15 %, dang_xu_ly 30 %, hoan_thanh 45 %, tu_choi 10 %.
     private static int PickStatus(ref Rng rng) => rng.Below(100) switch
@@ -255,9 +296,44 @@ internal sealed class GeneratedDataset
         return (dong * 100) + (rng.Below(10) == 0 ? rng.Below(100) : 0);
     }
 
-    // Office hours, 7:00 to 17:00, 0 to 90 days after the file was received.
-    private static DateTime UpdatedAt(int receivedDay, ref Rng rng) =>
-        DateOnly.FromDayNumber(receivedDay + rng.Below(91)).ToDateTime(new TimeOnly(7, 0)).AddSeconds(rng.Below(10 * 3600));
+    // The first two draws of a record's identity stream: its sex and the day its file was received.
+    private static (bool Female, int ReceivedDay) DrawFirst(ref Rng who, bool added)
+    {
+        bool female = who.Below(2) == 0;
+        int receivedDay = added
+            ? LastReceivedDay + 1 + who.Below(60)
+            : FirstReceivedDay + who.Below(LastReceivedDay - FirstReceivedDay + 1);
+        return (female, receivedDay);
+    }
+
+    // State in revision 0 (stream 2), or re-drawn from the revision's stream for a changed or added record, whose
+    // ngay_cap_nhat then falls in the revision's window.
+    private static State StateOf(ulong seed, in RevisionPlan plan, long index, int receivedDay)
+    {
+        bool fresh = IsFresh(plan, index);
+        var rng = fresh ? RevisionRng(seed, plan, index) : new Rng(seed, index, 2);
+        int status = PickStatus(ref rng);
+        long cents = PickAmount(ref rng);
+        int note = rng.Below(100);
+        long updated = fresh ? InRevisionWindow(plan.Revision, ref rng) : UpdatedAt(receivedDay, ref rng);
+        return new State(status, cents, note, updated);
+    }
+
+    private static bool IsFresh(in RevisionPlan plan, long index) => plan.IsChanged(index) || plan.IsAdded(index);
+
+    private static Rng RevisionRng(ulong seed, in RevisionPlan plan, long index) => new(seed, index, 3 + ((ulong)plan.Revision << 8));
+
+    // Office hours, 7:00 to 17:00, 0 to MaxUpdateDelayDays days after the file was received (ticks of Vietnam local time).
+    private static long UpdatedAt(int receivedDay, ref Rng rng) => OfficeHours(receivedDay + rng.Below(MaxUpdateDelayDays + 1), ref rng);
+
+    // Office hours on one of the RevisionWindowDays days of revision r's window, which starts RevisionWindowDays * r days after the horizon.
+    private static long InRevisionWindow(int revision, ref Rng rng) =>
+        OfficeHours(HorizonDay + (RevisionWindowDays * revision) + rng.Below(RevisionWindowDays), ref rng);
+
+    private static long OfficeHours(int day, ref Rng rng) =>
+        (day * TimeSpan.TicksPerDay) + (7 * TimeSpan.TicksPerHour) + (rng.Below(10 * 3600) * TimeSpan.TicksPerSecond);
+
+    private static DateTimeOffset VietnamTime(long ticks) => new(new DateTime(ticks), VietnamOffset);
 
     private static int Append(Span<byte> buffer, int at, ReadOnlySpan<byte> bytes)
     {
@@ -282,6 +358,8 @@ internal sealed class GeneratedDataset
     private static byte[][] Utf8(params string[] values) => [.. values.Select(Encoding.UTF8.GetBytes)];
 
     private sealed record WardInfo(JsonEncodedText Code, byte[] AddressSuffix, bool IsCommune);
+
+    private readonly record struct State(int Status, long Cents, int Note, long UpdatedTicks);
 
     /// <summary>SplitMix64 stream seeded by (dataset seed, record index, purpose).</summary>
     private struct Rng(ulong seed, long index, ulong purpose)
@@ -308,17 +386,41 @@ internal static class GeneratedDatasetEndpoints
 {
     public static void MapGeneratedDataset(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/generated/{name}", (string name, HttpRequest request, GeneratedDataset dataset) =>
+        app.MapGet("/api/generated/{name}", (string name, HttpRequest request, GeneratedDataset dataset, UpdatedSinceCache changes) =>
         {
             if (!TryPlan(request, out RevisionPlan plan, out string? error)
-                || !PageRequest.TryParse(request.Query, out PageRequest page, out error))
+                || !PageRequest.TryParse(request.Query, out PageRequest page, out error)
+                || !UpdatedSince.TryParse(request.Query, out DateTimeOffset? since, out error))
             {
                 return AgencyJson.Error(StatusCodes.Status400BadRequest, error!);
             }
 
             ulong seed = GeneratedDataset.SeedOf(name);
-            return new JsonPageResult(plan.Total, page, (writer, position, broken) =>
-                dataset.WriteRecord(writer, seed, plan, plan.IdAt(position), broken));
+            if (since is null)
+            {
+                return new JsonPageResult(plan.Total, page, (writer, position, broken) =>
+                    dataset.WriteRecord(writer, seed, plan, plan.IdAt(position), broken));
+            }
+
+            if (plan.Count > UpdatedSince.MaxCount)
+            {
+                return AgencyJson.Error(StatusCodes.Status400BadRequest, $"updated_since needs a count of at most {UpdatedSince.MaxCount}");
+            }
+
+            // Positive entries are records, negative ones tombstones of deleted records.
+            int[] entries = changes.Get(seed, plan, since.Value);
+            return new JsonPageResult(entries.Length, page, (writer, position, broken) =>
+            {
+                int entry = entries[position];
+                if (entry > 0)
+                {
+                    dataset.WriteRecord(writer, seed, plan, entry, broken);
+                }
+                else
+                {
+                    GeneratedDataset.WriteTombstone(writer, seed, plan, -entry, broken);
+                }
+            });
         });
 
         app.MapGet("/api/generated/{name}/expected", (string name, HttpRequest request) =>
@@ -329,6 +431,11 @@ internal static class GeneratedDatasetEndpoints
         // The agency "changes its data": requests without a revision parameter serve this revision from now on.
         app.MapPut("/admin/generated/{name}/revision/{revision:int:min(0)}", (string name, int revision) =>
         {
+            if (revision > RevisionPlan.MaxRevision)
+            {
+                return AgencyJson.Error(StatusCodes.Status400BadRequest, $"revision must be at most {RevisionPlan.MaxRevision}");
+            }
+
             CurrentRevisions[name] = revision;
             return Results.NoContent();
         });
@@ -350,6 +457,12 @@ internal static class GeneratedDatasetEndpoints
         if (count > GeneratedDataset.MaxCount)
         {
             error = $"count must be at most {GeneratedDataset.MaxCount}";
+            return false;
+        }
+
+        if (revision > RevisionPlan.MaxRevision)
+        {
+            error = $"revision must be at most {RevisionPlan.MaxRevision}";
             return false;
         }
 

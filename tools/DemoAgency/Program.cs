@@ -9,7 +9,7 @@ builder.Services.ConfigureHttpJsonOptions(options => AgencyJson.Configure(option
 string dataFile = Startup.DataFile(builder.Configuration);
 var units = AdministrativeUnits.Load(dataFile);
 var dataset = new GeneratedDataset(units);
-builder.Services.AddSingleton(units).AddSingleton(dataset).AddSingleton<FaultRegistry>();
+builder.Services.AddSingleton(units).AddSingleton(dataset).AddSingleton<FaultRegistry>().AddSingleton<UpdatedSinceCache>();
 
 WebApplication app = builder.Build();
 app.UseMiddleware<FaultMiddleware>();

@@ -9,16 +9,19 @@ namespace DemoAgency;
 /// <c>d = 100 * (r % 10) + (c + 50) % 100</c>:
 /// <list type="bullet">
 /// <item>changed: every base record with <c>i % 100 == c</c> keeps its id and identity fields (ma_ho_so, ho_ten, ngay_sinh,
-/// dia_chi, ma_xa) but gets new trang_thai, so_tien and ghi_chu and an ngay_cap_nhat 1 to 30 days later than in revision 0
-/// (so its content always differs);</item>
+/// dia_chi, ma_xa) but gets new trang_thai, so_tien and ghi_chu and an ngay_cap_nhat in the revision's window, after every
+/// revision-0 date (so its content always differs);</item>
 /// <item>deleted: every base record with <c>i % 1000 == d</c> is absent (d % 100 != c, so a record is never both);</item>
-/// <item>added: <c>count / 1000</c> new records with ids <c>count + 1 .. count + count / 1000</c>.</item>
+/// <item>added: <c>count / 1000</c> new records with ids <c>count + 1 .. count + count / 1000</c>, dated in the revision's window.</item>
 /// </list>
 /// For a count divisible by 1000 that is exactly 1 % changed, 0.1 % deleted, 0.1 % added, and total == count.
 /// Records are ordered by id; position p maps to an id in O(1).
 /// </remarks>
 internal readonly record struct RevisionPlan
 {
+    /// <summary>The largest revision: its window of dates (see GeneratedDataset) must stay within the calendar.</summary>
+    public const int MaxRevision = 10_000;
+
     public RevisionPlan(int count, int revision)
     {
         Count = count;
@@ -80,6 +83,9 @@ internal readonly record struct RevisionPlan
     public bool IsChanged(long index) => Revision > 0 && index < Count && index % 100 == ChangedResidue;
 
     public bool IsAdded(long index) => index >= Count;
+
+    /// <summary>Whether the base record of this index is absent from this revision.</summary>
+    public bool IsDeleted(long index) => Revision > 0 && index < Count && index % 1000 == DeletedResidue;
 }
 
 /// <summary>Body of <c>/api/generated/{name}/expected</c>.</summary>
