@@ -67,39 +67,4 @@ internal static class Baseline
 
         return new StepResult("baseline", rows, clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, null);
     }
-
-    /// <summary>
-    /// Fetching and parsing alone (every value of every record read, nothing stored): what any sync of a source that
-    /// must be read whole to see its deletions costs at least, the floor of an incremental sync.
-    /// </summary>
-    public static async Task<StepResult> FetchOnlyAsync(HttpClient http, string pageUrl, int pageSize, CancellationToken cancellationToken)
-    {
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var clock = Stopwatch.StartNew();
-        long rows = 0, values = 0;
-        for (var offset = 0; ; offset += pageSize)
-        {
-            var bytes = await http.GetByteArrayAsync($"{pageUrl}&offset={offset}&limit={pageSize}", cancellationToken);
-            using var page = JsonDocument.Parse(bytes);
-            var data = page.RootElement.GetProperty("data");
-            foreach (var r in data.EnumerateArray())
-            {
-                foreach (var property in r.EnumerateObject())
-                {
-                    values += property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()!.Length : 1;
-                }
-
-                rows++;
-            }
-
-            if (data.GetArrayLength() < pageSize)
-            {
-                break;
-            }
-        }
-
-        return values > 0
-            ? new StepResult("fetch only", rows, clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, null)
-            : throw new InvalidOperationException("the agency sent no values");
-    }
 }
