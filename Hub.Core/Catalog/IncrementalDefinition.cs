@@ -69,9 +69,9 @@ public sealed partial record IncrementalDefinition(string CursorField, string Pa
     /// </summary>
     private static bool SameLayout(string a, string b)
     {
-        const int dateLength = 10; // yyyy-MM-dd: a sign after it starts the offset
+        const int dateLength = 10; // yyyy-MM-dd: a sign from here on starts the offset (of a date-time, or of a date alone)
         if (a.Length != b.Length || a.Length == 0 || !char.IsAsciiDigit(a[0])
-            || (a.AsSpan().LastIndexOfAny('+', '-') is var offset and > dateLength && !a.AsSpan(offset).SequenceEqual(b.AsSpan(offset))))
+            || (a.AsSpan().LastIndexOfAny('+', '-') is var offset and >= dateLength && !a.AsSpan(offset).SequenceEqual(b.AsSpan(offset))))
         {
             return false;
         }
