@@ -184,6 +184,15 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             return null;
         }
 
+        // A full listing of nothing but deletions would end every published row, as an empty one would.
+        if (run.Mode == "full" && dataset.RowCount > 0 && staged.Deletions > 0 && staged.Deletions == staged.Rows)
+        {
+            await RunStore.MarkFailedAsync(connection, transaction, runId,
+                $"the agency listed only records marked deleted ({staged.Deletions}) and no record to keep; refusing to delete all {dataset.RowCount} published rows (version {dataset.CurrentVersion} stays published)", now, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }
+
         // Records found unchanged were looked up against the published version; if it is still the one the run started
         // from, nothing was published meanwhile and they still are.
         if (run.BaseVersion != dataset.CurrentVersion && await StaleUnchangedAsync(connection, transaction, runId, dataset.TableName, cancellationToken) is { } stale)
@@ -280,20 +289,20 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
     /// <summary>
     /// Prepares the run's staging table for the merge, one row per key: the last occurrence of a key in the run wins;
-    /// earlier ones are deleted and counted as duplicates in the source. Returns how many rows were staged and how many
-    /// keys they hold, or null when that is not what the run's batches staged (an UNLOGGED table is emptied by a
-    /// database crash).
+    /// earlier ones are deleted and counted as duplicates in the source. Returns how many rows were staged, how many of
+    /// them are deletions the agency marked, and how many keys they hold, or null when that is not what the run's
+    /// batches staged (an UNLOGGED table is emptied by a database crash).
     /// </summary>
-    private static async Task<(long Rows, long Keys)?> PrepareStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, long valid, CancellationToken cancellationToken)
+    private static async Task<(long Rows, long Deletions, long Keys)?> PrepareStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, long valid, CancellationToken cancellationToken)
     {
         var staging = StagingTable.Of(runId);
         if (await connection.ExecuteScalarAsync<string?>(new CommandDefinition("select to_regclass(@staging)::text", new { staging }, transaction, cancellationToken: cancellationToken)) is null)
         {
-            return valid == 0 ? (0, 0) : null;
+            return valid == 0 ? (0, 0, 0) : null;
         }
 
-        var staged = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-$"select count(*) from {staging}", transaction: transaction, cancellationToken: cancellationToken));
+        var (staged, deletions) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
+            $"select count(*), count(*) filter (where _deleted) from {staging}", transaction: transaction, cancellationToken: cancellationToken));
         if (staged != valid)
         {
             return null;
@@ -322,7 +331,7 @@ $"select count(*) from {staging}", transaction: transaction, cancellationToken: 
         // How many records the connector found unchanged (or deleted) decides how the merge joins (an incremental run
         // changes a few of many): without statistics the planner would guess half and join the whole published table.
         await connection.ExecuteAsync(new CommandDefinition($"analyze {staging} (_changed, _deleted)", transaction: transaction, cancellationToken: cancellationToken));
-        return (staged, staged - repeats);
+        return (staged, deletions, staged - repeats);
     }
 
     /// <summary>

@@ -97,5 +97,30 @@ public sealed class IncrementalSyncTests(HubFixture hub)
         Assert.Equal(5L, await hub.QueryScalarAsync<long>("select row_count from hub.datasets where id = 'it-incremental-del'"));
         // The deleted row ends with the version, as in a full refresh: its history keeps it.
         Assert.Equal(second.Version, await hub.QueryScalarAsync<long?>("select _version_to from open_data.it_incremental_del where _key = '22002'"));
+
+        // A full run deletes what it marks deleted and what it no longer lists; ward 5 is changed, then deleted, in the
+        // same listing: the last record of a key wins.
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-incremental-del/reset", null)).StatusCode);
+        var listing = Wards([1, 6], "2025-03-02T09:00:00+07:00", " (đổi tên)");
+        listing.AddRange(Wards([3], "2025-03-01T08:00:00+07:00"));
+        listing.AddRange(Wards([5], "2025-03-03T08:00:00+07:00", " (mới)"));
+        listing.Add(new Dictionary<string, object?> { ["ma_xa"] = "22005", ["cap_nhat"] = "2025-03-03T09:00:00+07:00", ["xoa"] = true });
+        TestAgency.Serve(hub.Agency, "it-incremental-del", listing);
+        var full = await hub.SyncAsync("it-incremental-del");
+
+        Assert.Equal(("succeeded", "full"), (full.Status, await ModeAsync(full.Id)));
+        Assert.Equal((0L, 0L, 2L, 3L, 1L), (full.Inserted, full.Updated, full.Deleted, full.Unchanged, full.Duplicates));
+        Assert.Equal(["22001", "22003", "22006"],
+            await hub.QueryAsync<string>("select _key from open_data.it_incremental_del where _version_to is null order by _key"));
+
+        // A full listing of nothing but deletions would end every row: it fails, as an empty one does.
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.OperatorApi.PostAsync("/api/connectors/it-incremental-del/reset", null)).StatusCode);
+        string[] published = ["22001", "22003", "22006"];
+        TestAgency.Serve(hub.Agency, "it-incremental-del", published.Select(key => (object)new Dictionary<string, object?> { ["ma_xa"] = key, ["xoa"] = true }).ToList());
+        var refused = await hub.SyncAsync("it-incremental-del");
+
+        Assert.Equal("failed", refused.Status);
+        Assert.Contains("only records marked deleted (3)", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(3L, await hub.QueryScalarAsync<long>("select count(*) from open_data.it_incremental_del where _version_to is null"));
     }
 }
