@@ -16,7 +16,8 @@ public sealed record ReplayResult(Guid? RunId, int Checked, int Passed, int Stil
 /// Checks quarantined records of a dataset again with the catalogue's current schema and checker (after a fix),
 /// and publishes those that now pass through the normal writer as a partial run, with lineage to the request
 /// that originally fetched them. Only the newest quarantined record of a key is replayed, and only when no
-/// later run has published that key since, so a replay never overwrites newer data. A record is replayed once:
+/// later run has published or deleted that key since, so a replay never overwrites newer data nor brings back a
+/// deleted record. A record is replayed once:
 /// <c>replayed_run_id</c> names the run that replays it, and only if that run failed is it replayable again.
 /// </summary>
 public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSource dataSource, RunStore runs, SnapshotWriter writer, AuditChain audit, IBus bus, ILogger<QuarantineReplay> logger)
@@ -43,7 +44,7 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
         List<Candidate> candidates;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            var table = DatasetRegistry.QualifiedTable(await DatasetRegistry.CurrentTableAsync(connection, datasetId, cancellationToken));
+            var table = DatasetRegistry.QualifiedTable((await DatasetRegistry.CurrentTableAsync(connection, datasetId, cancellationToken)).Table);
             candidates = (await connection.QueryAsync<Candidate>(new CommandDefinition(
                 $"""
                 select distinct on (coalesce(q.key, q.id::text))
@@ -55,6 +56,11 @@ public sealed partial class QuarantineReplay(HubCatalog catalog, NpgsqlDataSourc
                   and not exists (select 1 from hub.runs replay where replay.id = q.replayed_run_id and replay.status <> 'failed')
                   and not exists (
                       select 1 from {table} t join hub.runs later on later.id = t._run_id
+                      where t._key = q.key and later.started_at > origin.started_at)
+                  and not exists (
+                      select 1 from {table} t
+                      join hub.versions v on v.dataset_id = @datasetId and v.version = t._version_to
+                      join hub.runs later on later.id = v.run_id
                       where t._key = q.key and later.started_at > origin.started_at)
                 order by coalesce(q.key, q.id::text), q.id desc
                 """, new { datasetId }, cancellationToken: cancellationToken))).AsList();

@@ -263,21 +263,27 @@ public sealed class StoreTests(HubFixture hub)
         var first = await hub.SyncAsync("it-replay");
         Assert.Equal(3L, first.Quarantined);
 
-        // 22003 comes back valid in a later run: its old quarantined record must never overwrite it.
+        // 22003 comes back valid in a later run: its old quarantined record must never overwrite it. 22005, published,
+        // is quarantined and then no longer listed: deleted since, its quarantined record must not bring it back.
         records[2] = TestAgency.Ward(3);
+        records[4] = new Dictionary<string, object?> { ["ma_xa"] = "22005", ["ten_xa"] = "Xã âm thứ ba", ["dan_so"] = -9 };
         TestAgency.Serve(hub.Agency, "it-replay", records);
         var second = await hub.SyncAsync("it-replay");
-        Assert.Equal(2L, second.Quarantined);
+        Assert.Equal(3L, second.Quarantined);
+        records.RemoveAt(4);
+        TestAgency.Serve(hub.Agency, "it-replay", records);
+        var third = await hub.SyncAsync("it-replay");
+        Assert.Equal((2L, 1L), (third.Quarantined, third.Deleted));
 
         var listed = await hub.OperatorApi.GetFromJsonAsync<List<QuarantinedRecord>>("/api/quarantine?dataset=it-replay");
-        Assert.Equal(5, listed!.Count);
+        Assert.Equal(8, listed!.Count);
         Assert.All(listed, q => Assert.NotEqual(JsonValueKind.Undefined, q.Errors.ValueKind));
 
         // The fix: the schema no longer requires a positive population (a new catalogue, registered as after a restart).
-        await hub.WithFixedWardSchemaAsync("it-replay", fixedCatalog => ReplayAfterTheFixAsync(fixedCatalog, second.Id));
+        await hub.WithFixedWardSchemaAsync("it-replay", fixedCatalog => ReplayAfterTheFixAsync(fixedCatalog, third.Id));
     }
 
-    private async Task ReplayAfterTheFixAsync(HubCatalog fixedCatalog, Guid secondRunId)
+    private async Task ReplayAfterTheFixAsync(HubCatalog fixedCatalog, Guid lastRunId)
     {
         var replay = new QuarantineReplay(fixedCatalog, hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), hub.Worker.Services.GetRequiredService<RunStore>(),
             hub.Worker.Services.GetRequiredService<SnapshotWriter>(), hub.Worker.Services.GetRequiredService<AuditChain>(), hub.Worker.Services.GetRequiredService<IBus>(), NullLogger<QuarantineReplay>.Instance);
@@ -291,12 +297,12 @@ public sealed class StoreTests(HubFixture hub)
         var lineage = await hub.Api.GetFromJsonAsync<RecordLineage>("/api/lineage/it-replay/22002");
         var origin = Assert.Single(lineage!.Versions).Origin;
         Assert.Equal(("replay", result.RunId.Value), (origin.Trigger, origin.RunId));
-        var secondRun = await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{secondRunId}");
-        Assert.Equal(secondRun!.Requests[0].PayloadSha256, origin.PayloadSha256);
+        var lastRun = await hub.OperatorApi.GetFromJsonAsync<RunDetail>($"/api/runs/{lastRunId}");
+        Assert.Equal(lastRun!.Requests[0].PayloadSha256, origin.PayloadSha256);
         var current = await hub.Api.GetFromJsonAsync<RecordPage>("/api/datasets/it-replay/records");
         Assert.Equal(JsonValueKind.Number, current!.Records.Single(r => r.GetProperty("ma_xa").GetString() == "22003").GetProperty("dan_so").ValueKind);
         Assert.True(current.Records.Single(r => r.GetProperty("ma_xa").GetString() == "22003").GetProperty("dan_so").GetInt32() > 0);
-        Assert.DoesNotContain(current.Records, r => r.GetProperty("ma_xa").GetString() == "22004");
+        Assert.DoesNotContain(current.Records, r => r.GetProperty("ma_xa").GetString() is "22004" or "22005");
 
         var again = await replay.ReplayAsync("it-replay", "it-operator", CancellationToken.None);
         Assert.Equal((null, 1, 0), (again!.RunId, again.Checked, again.Passed));
