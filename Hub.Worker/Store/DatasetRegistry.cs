@@ -27,14 +27,16 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
 
     /// <summary>
     /// The table that holds the dataset's published rows, or will once its pending table is published (a new schema
-    /// version): the rows a new run compares with.
+    /// version): the rows a new run compares with; and whether it holds no current row (nothing published yet, or a
+    /// pending table, which fills when it is published).
     /// </summary>
-    public static async Task<string> CurrentTableAsync(NpgsqlConnection connection, string datasetId, CancellationToken cancellationToken)
+    public static async Task<(string Table, bool Empty)> CurrentTableAsync(NpgsqlConnection connection, string datasetId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        return await connection.ExecuteScalarAsync<string>(new CommandDefinition(
-                   "select coalesce(pending_table, table_name) from hub.datasets where id = @datasetId", new { datasetId }, cancellationToken: cancellationToken))
-               ?? TableName(datasetId);
+        return await connection.QuerySingleOrDefaultAsync<(string, bool)?>(new CommandDefinition(
+                   "select coalesce(pending_table, table_name), pending_table is not null or row_count = 0 from hub.datasets where id = @datasetId",
+                   new { datasetId }, cancellationToken: cancellationToken))
+               ?? (TableName(datasetId), true);
     }
 
     /// <summary>

@@ -158,17 +158,15 @@ public sealed class RunStore(NpgsqlDataSource dataSource, TimeProvider time)
     public async Task<IReadOnlyDictionary<string, string>> PublishedHashesAsync(string datasetId, IReadOnlyCollection<string> keys, int schemaVersion, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var current = await connection.QuerySingleOrDefaultAsync<(string Table, bool Empty)?>(new CommandDefinition(
-            "select coalesce(pending_table, table_name), pending_table is not null or row_count = 0 from hub.datasets where id = @datasetId",
-            new { datasetId }, cancellationToken: cancellationToken));
-        if (current is not { Empty: false } published)
+        var (table, empty) = await DatasetRegistry.CurrentTableAsync(connection, datasetId, cancellationToken);
+        if (empty)
         {
             return NothingPublished;
         }
 
         var rows = await connection.QueryAsync<(string Key, string Hash)>(new CommandDefinition(
             $"""
-            select t._key, t._hash from {DatasetRegistry.QualifiedTable(published.Table)} t join hub.runs r on r.id = t._run_id
+            select t._key, t._hash from {DatasetRegistry.QualifiedTable(table)} t join hub.runs r on r.id = t._run_id
             where t._version_to is null and t._key = any(@keys) and r.schema_version = @schemaVersion
             """, new { keys = keys.ToArray(), schemaVersion }, cancellationToken: cancellationToken));
         return rows.ToDictionary(r => r.Key, r => r.Hash, StringComparer.Ordinal);
