@@ -274,6 +274,8 @@ public static partial class CatalogLoader
         reader.RejectUnknownKeys(deletedWhen, where, "field", "equals");
         var field = reader.String(deletedWhen, "field", required: true, where, "da_xoa");
         var value = reader.String(deletedWhen, "equals", required: false, where) ?? DeletionRule.DefaultValue;
+        // YAML's True and FALSE are the JSON literals too, not strings of that spelling.
+        value = value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("false", StringComparison.OrdinalIgnoreCase) ? value.ToLowerInvariant() : value;
         return field is null ? null : new DeletionRule(field, value);
     }
 

@@ -253,22 +253,18 @@ internal sealed class GeneratedDataset
 
     /// <summary>
     /// Writes the tombstone <c>{"id","ngay_cap_nhat","da_xoa":true}</c> of base record <paramref name="id"/>, which the
-    /// revision deleted. A broken tombstone (fault <c>badRecordEvery</c>) has <c>da_xoa</c> as the string <c>"true"</c>.
+    /// revision deleted. A broken tombstone (fault <c>badRecordEvery</c>) lacks its <c>id</c>: a deletion of no key.
     /// </summary>
     public static void WriteTombstone(Utf8JsonWriter writer, ulong seed, in RevisionPlan plan, long id, bool broken)
     {
         writer.WriteStartObject();
-        writer.WriteNumber(Id, id);
-        writer.WriteString(NgayCapNhat, VietnamTime(DeletedTicks(seed, plan, id - 1)));
-        if (broken)
+        if (!broken)
         {
-            writer.WriteString(DaXoa, "true"u8);
-        }
-        else
-        {
-            writer.WriteBoolean(DaXoa, true);
+            writer.WriteNumber(Id, id);
         }
 
+        writer.WriteString(NgayCapNhat, VietnamTime(DeletedTicks(seed, plan, id - 1)));
+        writer.WriteBoolean(DaXoa, true);
         writer.WriteEndObject();
     }
 

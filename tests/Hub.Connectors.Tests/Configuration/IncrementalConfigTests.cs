@@ -61,6 +61,7 @@ public sealed class IncrementalConfigTests : IDisposable
     [Theory]
     [InlineData("    deleted_when: { field: DaXoa }\n", "DaXoa", "true")]
     [InlineData("    deleted_when:\n      field: trang_thai\n      equals: da_xoa\n", "trang_thai", "da_xoa")]
+    [InlineData("    deleted_when: { field: DaXoa, equals: True }\n", "DaXoa", "true")]
     public void Deleted_when_names_the_field_and_the_value_that_mark_a_deletion(string section, string field, string value)
     {
         var result = Load(SourceConfigTests.File_(SourceConfigTests.ODataSource, datasetExtra: Incremental + section));

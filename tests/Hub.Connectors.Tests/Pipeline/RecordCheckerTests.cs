@@ -116,7 +116,7 @@ public class RecordCheckerTests
         var checker = CreateChecker(new DeletionRule("da_xoa", "true"));
         List<JsonElement> records =
         [
-            Json("""{"ma_xa":"22738","da_xoa":true,"cap_nhat":"2026-03-02T09:00:00+07:00"}"""),
+            Json("""{"ma_xa":"22738","da_xoa":true,"cap_nhat":"2026-03-02T09:00:00+07:00","ly_do":" nhập trùng "}"""),
             Json("""{"ten_xa":"Xã Không Mã","da_xoa":true}"""),
             Json("""{"ma_xa":"22741","ten_xa":" Phường Phước Mỹ","da_xoa":false}"""),
         ];
