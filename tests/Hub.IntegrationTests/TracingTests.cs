@@ -23,8 +23,13 @@ public sealed class TracingTests(HubFixture hub)
 
         var run = await hub.SyncAsync("it-traced");
 
-        // The writer's "finalize run" span ends after the run's change events are sent, a moment after the run is over.
-        for (var waited = 0; waited < 300 && !spans.Any(s => s.OperationName == "finalize run" && Equals(s.GetTagItem("hub.run"), run.Id)); waited++)
+        // The writer's "finalize run" span ends after the run's change events are sent, a moment after the run is over,
+        // and the consumer span around it ends after it.
+        bool Ended() =>
+            spans.Any(s => s.OperationName == "finalize run" && Equals(s.GetTagItem("hub.run"), run.Id)) &&
+            spans.Any(s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer &&
+                           spans.Any(sync => sync.OperationName == "sync dataset" && Equals(sync.GetTagItem("hub.run"), run.Id) && sync.TraceId == s.TraceId));
+        for (var waited = 0; waited < 300 && !Ended(); waited++)
         {
             await Task.Delay(100);
         }
