@@ -6,7 +6,9 @@ namespace Hub.Api.Runs;
 
 /// <summary>
 /// A run of a connector: what triggered it, how it ended and how its records were counted.
-/// <c>FetchFinishedAt</c> splits its time into fetching and checking, then writing and publishing.
+/// <c>FetchFinishedAt</c> splits its time into fetching and checking, then writing and publishing. <c>MarkedDeleted</c>
+/// is the part of <c>Deleted</c> the agency marked deleted (<c>deleted_when</c>; null for runs from before it was
+/// counted): <c>Valid = Inserted + Updated + Unchanged + Duplicates + MarkedDeleted</c>.
 /// </summary>
 public sealed record RunSummary(
     Guid Id,
@@ -25,7 +27,8 @@ public sealed record RunSummary(
     long Duplicates,
     long? Version,
     string? Error,
-    DateTimeOffset? FetchFinishedAt);
+    DateTimeOffset? FetchFinishedAt,
+    long? MarkedDeleted);
 
 /// <summary>A request the run made, with the SHA-256 of the raw payload kept for lineage.</summary>
 public sealed record RunRequest(int Sequence, string Url, DateTimeOffset FetchedAt, int StatusCode, string PayloadSha256, int RecordCount);
@@ -42,7 +45,8 @@ public sealed class RunQueries(NpgsqlDataSource dataSource)
         r.id as Id, r.dataset_id as DatasetId, r.trigger as Trigger, r.status as Status, r.started_at as StartedAt,
         r.finished_at as FinishedAt, r.fetched as Fetched, r.valid as Valid, r.quarantined as Quarantined,
         r.inserted as Inserted, r.updated as Updated, r.unchanged as Unchanged, r.deleted as Deleted,
-        r.duplicates as Duplicates, r.version as Version, r.error as Error, r.fetch_finished_at as FetchFinishedAt
+        r.duplicates as Duplicates, r.version as Version, r.error as Error, r.fetch_finished_at as FetchFinishedAt,
+        r.marked_deleted as MarkedDeleted
         """;
 
     public async Task<IReadOnlyList<RunSummary>> ListAsync(string? datasetId, int limit, CancellationToken cancellationToken)

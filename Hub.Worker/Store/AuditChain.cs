@@ -32,8 +32,8 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
 
     private const long ChainLock = 0x4855425F41554454; // "HUB_AUDT"
 
-    /// <summary>The format of the run entries appended now; format 1 (without requests) still verifies.</summary>
-    private const int RunEntryFormat = 2;
+    /// <summary>The format of the run entries appended now; formats 1 (without requests) and 2 (without the marked deletions) still verify.</summary>
+    private const int RunEntryFormat = 3;
 
     /// <summary>
     /// The format of the version entries appended now: format 2 digests rows without their null columns, so a column
@@ -59,7 +59,8 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
 
     // Entries are built by SQL from the stored rows, at append and again at verification, in UTC.
     // Format 1: the run record. Format 2 adds its requests: how many, and the SHA-256 over each request's
-    // sequence, URL, time, HTTP status, payload SHA-256 and record count, in sequence order.
+    // sequence, URL, time, HTTP status, payload SHA-256 and record count, in sequence order. Format 3 adds how many rows
+    // it ended because the agency marked them deleted.
     private const string RunEntrySql =
         """
         select (jsonb_build_object(
@@ -74,7 +75,8 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
             'requests_digest', (
                 select encode(sha256(convert_to(coalesce(string_agg(
                     jsonb_build_array(q.sequence, q.url, q.fetched_at, q.status_code, q.payload_sha256, q.record_count)::text, E'\n' order by q.sequence), ''), 'UTF8')), 'hex')
-                from hub.run_requests q where q.run_id = r.id)) end)::text
+                from hub.run_requests q where q.run_id = r.id)) end
+          || case when @format < 3 then '{}'::jsonb else jsonb_build_object('marked_deleted', marked_deleted) end)::text
         from hub.runs r where r.id = @runId
         """;
 

@@ -233,8 +233,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         await connection.ExecuteAsync(new CommandDefinition(
             """
             update hub.runs set status = 'succeeded', finished_at = @finished, valid = @Valid, quarantined = @Rejected,
-                inserted = @Inserted, updated = @Updated, unchanged = @Unchanged, deleted = @Deleted, duplicates = @Duplicates,
-                version = @publishedVersion
+                inserted = @Inserted, updated = @Updated, unchanged = @Unchanged, deleted = @Deleted, marked_deleted = @MarkedDeleted,
+                duplicates = @Duplicates, version = @publishedVersion
             where id = @runId;
             """,
             new
@@ -246,6 +246,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
                 counts.Updated,
                 counts.Unchanged,
                 counts.Deleted,
+                counts.MarkedDeleted,
                 counts.Duplicates,
                 publishedVersion = changed ? version : (long?)null,
                 runId,
@@ -419,11 +420,12 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             Inserted: written - updated,
             Updated: updated,
             Deleted: marked + absent,
+            MarkedDeleted: marked,
             Unchanged: distinct - written - marked,
             Duplicates: staged - distinct);
     }
 
     private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, string? SyncCursor, int SchemaVersion, long? BaseVersion, long StagedBatches, long Valid, long Rejected);
 
-    private sealed record MergeCounts(long Inserted, long Updated, long Deleted, long Unchanged, long Duplicates);
+    private sealed record MergeCounts(long Inserted, long Updated, long Deleted, long MarkedDeleted, long Unchanged, long Duplicates);
 }

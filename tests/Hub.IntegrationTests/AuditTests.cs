@@ -126,7 +126,7 @@ public sealed class AuditTests(HubFixture hub)
         Assert.Contains("\"requests_digest\"", last.Entry, StringComparison.Ordinal);
 
         // The same entry as the chain wrote it before format 2: the run record alone.
-        var formatOne = await connection.ExecuteScalarAsync<string>("select (@Entry::jsonb - 'format' - 'requests' - 'requests_digest')::text", new { last.Entry });
+        var formatOne = await connection.ExecuteScalarAsync<string>("select (@Entry::jsonb - 'format' - 'requests' - 'requests_digest' - 'marked_deleted')::text", new { last.Entry });
         var canonical = Hub.Core.Records.RecordHash.CanonicalJson(System.Text.Json.JsonDocument.Parse(formatOne!).RootElement);
         var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. System.Text.Encoding.UTF8.GetBytes(last.PrevHash + "\n"), .. canonical]));
         await connection.ExecuteAsync("update hub.audit_log set entry = @formatOne::jsonb, hash = @hash where seq = @Seq", new { formatOne, hash, last.Seq });

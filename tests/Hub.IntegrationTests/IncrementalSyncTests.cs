@@ -90,6 +90,7 @@ public sealed class IncrementalSyncTests(HubFixture hub)
         var second = await hub.SyncAsync("it-incremental-del");
 
         Assert.Equal(("succeeded", 1L, 1L, 1L, 1L, 0L), (second.Status, second.Inserted, second.Updated, second.Deleted, second.Unchanged, second.Quarantined));
+        Assert.Equal((4L, 1L), (second.Valid, second.MarkedDeleted));
         Assert.Equal("partial", await ModeAsync(second.Id));
         Assert.Equal("2025-03-02T10:00:00+07:00", await CursorAsync("it-incremental-del")); // the deletion is the latest change
         Assert.Equal(["22001", "22003", "22004", "22005", "22006"],
@@ -110,6 +111,7 @@ public sealed class IncrementalSyncTests(HubFixture hub)
 
         Assert.Equal(("succeeded", "full"), (full.Status, await ModeAsync(full.Id)));
         Assert.Equal((0L, 0L, 2L, 3L, 1L), (full.Inserted, full.Updated, full.Deleted, full.Unchanged, full.Duplicates));
+        Assert.Equal((5L, 1L), (full.Valid, full.MarkedDeleted)); // 22004, no longer listed, is the other deletion
         Assert.Equal(["22001", "22003", "22006"],
             await hub.QueryAsync<string>("select _key from open_data.it_incremental_del where _version_to is null order by _key"));
 

@@ -76,7 +76,7 @@ public sealed class PushIngestionTests(HubFixture hub)
         var answer = await response.Content.ReadFromJsonAsync<PushResult>();
         Assert.Equal((1L, 1L), (answer!.Accepted, answer.Quarantined));
         var run = await hub.WaitForRunAsync(answer.RunId);
-        Assert.Equal(("succeeded", 0L, 0L, 1L), (run.Status, run.Inserted, run.Updated, run.Deleted));
+        Assert.Equal(("succeeded", 0L, 0L, 1L, 1L), (run.Status, run.Inserted, run.Updated, run.Deleted, run.MarkedDeleted));
         Assert.Equal(["22001", "22003"], await hub.QueryAsync<string>("select _key from open_data.it_push_delete where _version_to is null order by _key"));
     }
 
