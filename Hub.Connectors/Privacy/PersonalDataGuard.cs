@@ -6,6 +6,7 @@ using System.Text.Json;
 using Hub.Connectors.Pipeline;
 using Hub.Core.Catalog;
 using Hub.Core.Records;
+using Hub.Core.Text;
 
 namespace Hub.Connectors.Privacy;
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Text.Unicode;
 using Hub.Connectors.Pipeline;
+using Hub.Core.Text;
 using NJsonSchema;
 using NJsonSchema.Validation;
 using NJsonSchema.Validation.FormatValidators;

@@ -1,8 +1,8 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using Hub.Core.Text;
 
 namespace Hub.Core.Records;
 
@@ -20,7 +20,7 @@ public readonly record struct Cleanliness(int BlankValues, int UntrimmedValues)
         foreach (var property in record.EnumerateObject())
         {
             var value = property.Value;
-            if (value.ValueKind != JsonValueKind.String || IsCertainlyClean(JsonMarshal.GetRawUtf8Value(value)))
+            if (value.ValueKind != JsonValueKind.String || IsCertainlyClean(value))
             {
                 continue;
             }
@@ -45,16 +45,12 @@ public readonly record struct Cleanliness(int BlankValues, int UntrimmedValues)
     public static Cleanliness Add(Cleanliness left, Cleanliness right) => left + right;
 
     /// <summary>
-    /// True when a JSON string (<paramref name="quoted"/>, its raw UTF-8 with the quotes) is certainly neither blank nor
-    /// untrimmed, read from its first and last characters without making a string of it: it is valid UTF-8 without
-    /// escapes, and neither its first nor its last character is white space (so it holds one that is not). False when it
-    /// cannot tell: the string is then read as a .NET string.
+    /// True when a JSON string is certainly neither blank nor untrimmed, read from its first and last characters without
+    /// making a string of it: it is valid UTF-8 without escapes, and neither its first nor its last character is white
+    /// space (so it holds one that is not). False when it cannot tell: the string is then read as a .NET string.
     /// </summary>
-    private static bool IsCertainlyClean(ReadOnlySpan<byte> quoted)
-    {
-        var text = quoted[1..^1];
-        return text.IndexOf((byte)'\\') < 0 && Utf8.IsValid(text)
-               && Rune.DecodeFromUtf8(text, out var first, out _) == OperationStatus.Done && !Rune.IsWhiteSpace(first)
-               && Rune.DecodeLastFromUtf8(text, out var last, out _) == OperationStatus.Done && !Rune.IsWhiteSpace(last);
-    }
+    private static bool IsCertainlyClean(JsonElement value) =>
+        Utf8String.TryGetUnescaped(value, out var text) && Utf8.IsValid(text)
+        && Rune.DecodeFromUtf8(text, out var first, out _) == OperationStatus.Done && !Rune.IsWhiteSpace(first)
+        && Rune.DecodeLastFromUtf8(text, out var last, out _) == OperationStatus.Done && !Rune.IsWhiteSpace(last);
 }

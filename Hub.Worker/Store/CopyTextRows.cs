@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 using Hub.Core.Messages;
+using Hub.Core.Text;
 
 namespace Hub.Worker.Store;
 
@@ -138,9 +139,9 @@ public sealed class CopyTextRows
         {
             WriteEscaped(output, raw);
         }
-        else if (raw[1..^1].IndexOf((byte)'\\') < 0)
+        else if (Utf8String.TryGetUnescaped(raw, out var utf8))
         {
-            output.Write(raw[1..^1]);
+            output.Write(utf8);
         }
         else
         {
