@@ -427,9 +427,9 @@ internal static class GeneratedDatasetEndpoints
         // The agency "changes its data": requests without a revision parameter serve this revision from now on.
         app.MapPut("/admin/generated/{name}/revision/{revision:int:min(0)}", (string name, int revision) =>
         {
-            if (revision > RevisionPlan.MaxRevision)
+            if (RevisionPlan.RevisionError(revision) is { } problem)
             {
-                return AgencyJson.Error(StatusCodes.Status400BadRequest, $"revision must be at most {RevisionPlan.MaxRevision}");
+                return AgencyJson.Error(StatusCodes.Status400BadRequest, problem);
             }
 
             CurrentRevisions[name] = revision;
@@ -456,9 +456,9 @@ internal static class GeneratedDatasetEndpoints
             return false;
         }
 
-        if (revision > RevisionPlan.MaxRevision)
+        if (RevisionPlan.RevisionError(revision) is { } problem)
         {
-            error = $"revision must be at most {RevisionPlan.MaxRevision}";
+            error = problem;
             return false;
         }
 

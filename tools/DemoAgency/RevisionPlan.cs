@@ -22,6 +22,9 @@ internal readonly record struct RevisionPlan
     /// <summary>The largest revision: its window of dates (see GeneratedDataset) must stay within the calendar.</summary>
     public const int MaxRevision = 10_000;
 
+    /// <summary>Why <paramref name="revision"/> cannot be served, or null when it can.</summary>
+    public static string? RevisionError(int revision) => revision > MaxRevision ? $"revision must be at most {MaxRevision}" : null;
+
     public RevisionPlan(int count, int revision)
     {
         Count = count;
