@@ -1,6 +1,8 @@
 using Hub.Api;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the binary's folder (with appsettings.json), not the working directory, which .NET would watch
+// with everything below it for changes to appsettings files (see Hub.Worker/Program.cs).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddHubApi(builder.Configuration);
 var app = builder.Build();
 app.MapHubApi();

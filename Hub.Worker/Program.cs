@@ -16,7 +16,10 @@ switch (args)
         return await ReportCommand.RunAsync(rest);
 }
 
-var builder = Host.CreateApplicationBuilder(args);
+// The content root is the binary's folder, not the working directory: .NET watches the content root and everything below
+// it for changes to appsettings files, and a working directory that holds busy files (the PostgreSQL data under .hub/
+// when started by ./hub) kept a thread of each process reading their change events (docs/performance.md).
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddHubWorker(builder.Configuration);
 await builder.Build().RunAsync();
 return 0;
