@@ -415,6 +415,14 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             await connection.ExecuteAsync(new CommandDefinition(index.Definition, transaction: transaction, cancellationToken: cancellationToken));
         }
 
+        if (empty && written > 0)
+        {
+            // Rows loaded in this transaction have no statistics: the planner would take the version for a few thousand
+            // rows and read them for the audit digest (AuditChain) in one process. Sampling the version column (0.2 s
+            // at 1,000,000 rows) lets it share the digest's row texts between parallel workers (5.7 s → 3.3 s).
+            await connection.ExecuteAsync(new CommandDefinition($"analyze {table} (_version_from)", transaction: transaction, cancellationToken: cancellationToken));
+        }
+
         // A deletion of a key that is not published changed nothing: it counts as unchanged.
         return new MergeCounts(
             Inserted: written - updated,
