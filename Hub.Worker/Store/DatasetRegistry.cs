@@ -308,7 +308,7 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
                 $"""
                 create table {qualified} (
                     {columns},
-                    _key text not null,
+                    _key text collate "C" not null,
                     _hash text not null,
                     _version_from bigint not null,
                     _version_to bigint,

@@ -147,7 +147,7 @@ public sealed class AuditDigestTests(HubFixture hub)
         return ((stored.Rows, stored.Closed), defined);
     }
 
-    /// <summary>The digests of formats 1 to 3 by their SQL definition: of each row's JSON hash, keys in collation order.</summary>
+    /// <summary>The digests of formats 1 to 3 by their SQL definition: of each row's JSON hash, keys in the database's collation order (the key column's until migration 0017).</summary>
     private static async Task<(string Rows, string Closed)> OldFormatDigestsAsync(NpgsqlConnection connection, long version, int format)
     {
         await using var transaction = await connection.BeginTransactionAsync();
@@ -156,12 +156,12 @@ public sealed class AuditDigestTests(HubFixture hub)
         return await connection.QuerySingleAsync<(string, string)>(
             $"""
             select
-              (select encode(sha256(convert_to(coalesce(string_agg(encode(sha256(convert_to(({row})::text, 'UTF8')), 'hex'), '' order by t._key), ''), 'UTF8')), 'hex')
+              (select encode(sha256(convert_to(coalesce(string_agg(encode(sha256(convert_to(({row})::text, 'UTF8')), 'hex'), '' order by t._key collate "default"), ''), 'UTF8')), 'hex')
                from open_data.it_audit_formats t,
                     (select coalesce(array_agg(column_name), array[]::text[]) as columns from hub.added_columns
                      where table_name = 'it_audit_formats' and after_version >= @version) added
                where t._version_from = @version),
-              (select encode(sha256(convert_to(coalesce(string_agg(t._key, E'\n' order by t._key), ''), 'UTF8')), 'hex')
+              (select encode(sha256(convert_to(coalesce(string_agg(t._key, E'\n' order by t._key collate "default"), ''), 'UTF8')), 'hex')
                from open_data.it_audit_formats t where t._version_to = @version)
             """, new { version }, transaction);
     }

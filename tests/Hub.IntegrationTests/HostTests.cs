@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Dapper;
 using Hub.Api.Datasets;
 using Hub.Api.Runs;
 using Hub.Worker.Catalog;
@@ -101,6 +102,52 @@ public sealed class HostTests(HubFixture hub)
                 await source.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task Keys_sort_in_byte_order_in_new_tables_and_in_tables_made_before_migration_17()
+    {
+        var database = "hub_it_keys_" + Guid.NewGuid().ToString("N")[..8];
+        await using (var admin = new NpgsqlConnection(hub.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"create database {database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using var source = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(hub.ConnectionString) { Database = database }.ConnectionString);
+        await using (var legacy = source.CreateCommand(
+            """
+            create schema open_data;
+            create table open_data.it_legacy (ten text, _key text not null, _hash text not null, _version_from bigint not null,
+                _version_to bigint, _run_id uuid not null, _batch int not null);
+            create unique index it_legacy_current on open_data.it_legacy (_key) where _version_to is null;
+            create index it_legacy_history on open_data.it_legacy (_key, _version_from);
+            insert into open_data.it_legacy
+            select k, k, 'h', 1, null, '6f1c1c3e-0000-4000-8000-000000000001', 0 from unnest(array['é', 'b', 'B', 'a']) k;
+            """))
+        {
+            await legacy.ExecuteNonQueryAsync();
+        }
+
+        await new Migrator(source, NullLogger<Migrator>.Instance, TimeProvider.System).MigrateAsync(CancellationToken.None);
+
+        await using var connection = await source.OpenConnectionAsync();
+        Assert.Equal("C", await connection.ExecuteScalarAsync<string?>(
+            "select collation_name from information_schema.columns where table_schema = 'open_data' and table_name = 'it_legacy' and column_name = '_key'"));
+        Assert.Equal(["B", "a", "b", "é"], await connection.QueryAsync<string>("select _key from open_data.it_legacy where _version_to is null order by _key"));
+        Assert.Equal(["it_legacy_current", "it_legacy_history"], await connection.QueryAsync<string>(
+            "select indexname from pg_indexes where schemaname = 'open_data' and tablename = 'it_legacy' order by indexname"));
+
+        // A table the hub makes now.
+        TestAgency.Serve(hub.Agency, "it-key-order", Enumerable.Range(1, 3).Select(i => (object)TestAgency.Ward(i)).ToList());
+        Assert.Equal("succeeded", (await hub.SyncAsync("it-key-order")).Status);
+        await using var store = new NpgsqlConnection(hub.ConnectionString);
+        Assert.Equal("C", await store.ExecuteScalarAsync<string?>(
+            """
+            select c.collation_name from information_schema.columns c join hub.datasets d on d.table_name = c.table_name
+            where d.id = 'it-key-order' and c.table_schema = 'open_data' and c.column_name = '_key'
+            """));
     }
 
     [Fact]
