@@ -193,4 +193,27 @@ public sealed class RestJsonSourceTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public async Task A_page_read_in_several_chunks_keeps_every_byte_in_order()
+    {
+        // About 94 KB with the limit at 100,000 bytes: a full chunk of 64 KB and part of a second.
+        var body = Page(0, 5_500);
+        Assert.InRange(body.Length, 81_921, 100_000);
+        agency.Given(Request.Create().WithPath("/api/wards").UsingGet()).RespondWith(Response.Create().WithBody(body));
+
+        var pages = 0;
+        await foreach (var page in Source.FetchAsync(Definition(new PagingDefinition()), CancellationToken.None))
+        {
+            using (page)
+            {
+                pages++;
+                Assert.Equal(System.Text.Encoding.UTF8.GetBytes(body), page.Payload);
+                Assert.Equal(5_500, page.Records.Count);
+                Assert.Equal("05499", page.Records[^1].GetProperty("ma_xa").GetString());
+            }
+        }
+
+        Assert.Equal(1, pages);
+    }
 }
