@@ -3,7 +3,6 @@ using Hub.Core.Freshness;
 using Hub.Worker.Freshness;
 using Hub.Worker.Store;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Hub.Worker.Cli;
@@ -19,7 +18,7 @@ public static class ReportCommand
     /// <summary>Runs the command against the store named by the configuration (<c>ConnectionStrings:Hub</c>), writing to standard output.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        var cli = Host.CreateApplicationBuilder([]);
+        var cli = HubHost.CreateBuilder([]);
         cli.Logging.ClearProviders();
         cli.Services.AddHubStore(cli.Configuration).AddFreshness(cli.Configuration, withMonitor: false);
         using var host = cli.Build();

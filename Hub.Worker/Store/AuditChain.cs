@@ -363,8 +363,8 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     /// order, so that an additive schema change leaves earlier digests intact. Formats 1 to 3 take the SHA-256 over each
     /// row's SHA-256 of its JSON (all columns but <c>_version_to</c>; format 1 without the columns added to the table after
     /// the version (<c>hub.added_columns</c>), formats 2 and 3 without the null values, which an added column is in older
-    /// rows) in the database's collation order; format 4 the SHA-256 over the text of the rows' <paramref name="columns"/> (those the
-    /// table had when the version was published, <c>_version_to</c> excepted), one row per line, in byte order. From format
+    /// rows) in the database's collation order; format 4 the SHA-256 over the text of the rows' <paramref name="columns"/>
+    /// (those the table had when the version was published, <c>_version_to</c> excepted), one row per line, in byte order. From format
     /// 3 on, the closed keys also count those of <paramref name="leftTable"/> (the table the dataset left with this version).
     /// Each digest is what <c>sha256(convert_to(string_agg(text, separator order by key), 'UTF8'))</c> gives, computed
     /// while the texts stream in: a single text would be capped at 1 GB, and building it costs the database more than

@@ -1,7 +1,7 @@
 using DemoAgency;
 
 // A simulated agency REST/JSON API for the hub's demo and tests (see README.md).
-// The content root is the binary's folder, not the working directory (see Hub.Worker/Program.cs).
+// The content root is the binary's folder, not the working directory (see Hub.Worker/HubHost.cs).
 WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
