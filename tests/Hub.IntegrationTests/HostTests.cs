@@ -74,15 +74,7 @@ public sealed class HostTests(HubFixture hub)
     [Fact]
     public async Task Migrations_started_by_several_processes_at_once_apply_once()
     {
-        var database = "hub_it_migrate_" + Guid.NewGuid().ToString("N")[..8];
-        await using (var admin = new NpgsqlConnection(hub.ConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"create database {database}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        var connectionString = new NpgsqlConnectionStringBuilder(hub.ConnectionString) { Database = database }.ConnectionString;
+        var connectionString = await NewDatabaseAsync("hub_it_migrate_");
         var sources = Enumerable.Range(0, 4).Select(_ => NpgsqlDataSource.Create(connectionString)).ToList();
         try
         {
@@ -107,15 +99,7 @@ public sealed class HostTests(HubFixture hub)
     [Fact]
     public async Task Keys_sort_in_byte_order_in_new_tables_and_in_tables_made_before_migration_17()
     {
-        var database = "hub_it_keys_" + Guid.NewGuid().ToString("N")[..8];
-        await using (var admin = new NpgsqlConnection(hub.ConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"create database {database}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        await using var source = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(hub.ConnectionString) { Database = database }.ConnectionString);
+        await using var source = NpgsqlDataSource.Create(await NewDatabaseAsync("hub_it_keys_"));
         await using (var legacy = source.CreateCommand(
             """
             create schema open_data;
@@ -148,6 +132,17 @@ public sealed class HostTests(HubFixture hub)
             select c.collation_name from information_schema.columns c join hub.datasets d on d.table_name = c.table_name
             where d.id = 'it-key-order' and c.table_schema = 'open_data' and c.column_name = '_key'
             """));
+    }
+
+    /// <summary>Creates an empty database on the tests' server and returns its connection string.</summary>
+    private async Task<string> NewDatabaseAsync(string prefix)
+    {
+        var database = prefix + Guid.NewGuid().ToString("N")[..8];
+        await using var admin = new NpgsqlConnection(hub.ConnectionString);
+        await admin.OpenAsync();
+        await using var create = new NpgsqlCommand($"create database {database}", admin);
+        await create.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(hub.ConnectionString) { Database = database }.ConnectionString;
     }
 
     [Fact]
