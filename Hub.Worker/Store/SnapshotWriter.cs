@@ -176,7 +176,11 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         var version = dataset.CurrentVersion + 1;
         await LocalSettings.SetAsync(connection, transaction, ["work_mem"], [store.Value.MergeWorkMemory], cancellationToken);
-        if (await PrepareStagedAsync(connection, transaction, runId, run.Valid, cancellationToken) is not { } staged)
+        // A table that holds no row yet (a dataset's first version, or the new table of a new schema version): nothing in
+        // it to update or end, and it is loaded first and indexed after (MergeAsync).
+        var empty = !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            $"select exists (select 1 from {DatasetRegistry.QualifiedTable(dataset.TableName)})", transaction: transaction, cancellationToken: cancellationToken));
+        if (await PrepareStagedAsync(connection, transaction, runId, run.Valid, empty, cancellationToken) is not { } staged)
         {
             await RunStore.MarkFailedAsync(connection, transaction, runId,
                 $"the run's staging table no longer holds its {run.Valid} valid records (emptied by a database restart during the run?); nothing was published: rerun the sync", now, cancellationToken);
@@ -202,7 +206,7 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             return null;
         }
 
-        var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, staged.Rows, staged.Keys, fullRefresh: run.Mode == "full", cancellationToken);
+        var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, staged, empty, fullRefresh: run.Mode == "full", cancellationToken);
         var changed = counts.Inserted + counts.Updated + counts.Deleted > 0;
         // Counted from the merge, not by reading every current row: a table the dataset moves to starts empty.
         var rowCount = (dataset.PublishedTable == dataset.TableName ? dataset.RowCount : 0) + counts.Inserted - counts.Deleted;
@@ -292,9 +296,11 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
     /// Prepares the run's staging table for the merge, one row per key: the last occurrence of a key in the run wins;
     /// earlier ones are deleted and counted as duplicates in the source. Returns how many rows were staged, how many of
     /// them are deletions the agency marked, and how many keys they hold, or null when that is not what the run's
-    /// batches staged (an UNLOGGED table is emptied by a database crash).
+    /// batches staged (an UNLOGGED table is emptied by a database crash). Into an <paramref name="empty"/> table without
+    /// deletions, the keys are left to the merge to prove distinct (null keys): the unique index of the table's current
+    /// rows, built after the load, does it without a second index on staging.
     /// </summary>
-    private static async Task<(long Rows, long Deletions, long Keys)?> PrepareStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, long valid, CancellationToken cancellationToken)
+    private static async Task<(long Rows, long Deletions, long? Keys)?> PrepareStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, long valid, bool empty, CancellationToken cancellationToken)
     {
         var staging = StagingTable.Of(runId);
         if (await connection.ExecuteScalarAsync<string?>(new CommandDefinition("select to_regclass(@staging)::text", new { staging }, transaction, cancellationToken: cancellationToken)) is null)
@@ -309,6 +315,11 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             return null;
         }
 
+        if (empty && deletions == 0)
+        {
+            return (staged, 0, null);
+        }
+
         // Agencies rarely repeat a key: a unique index on the keys, which the merge joins on, proves they did not in the
         // same pass; only when one is repeated does the (costly) removal of its earlier occurrences run.
         long repeats = 0;
@@ -321,19 +332,27 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             await transaction.RollbackAsync("unique_keys", cancellationToken);
-            repeats = await connection.ExecuteAsync(new CommandDefinition(
-                $"""
-                create index on {staging} (_key);
-                delete from {staging} a using {staging} b
-                where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal)
-                """, transaction: transaction, cancellationToken: cancellationToken));
+            repeats = await RemoveRepeatsAsync(connection, transaction, staging, cancellationToken);
         }
 
         // How many records the connector found unchanged (or deleted) decides how the merge joins (an incremental run
         // changes a few of many): without statistics the planner would guess half and join the whole published table.
-        await connection.ExecuteAsync(new CommandDefinition($"analyze {staging} (_changed, _deleted)", transaction: transaction, cancellationToken: cancellationToken));
+        if (!empty)
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"analyze {staging} (_changed, _deleted)", transaction: transaction, cancellationToken: cancellationToken));
+        }
+
         return (staged, deletions, staged - repeats);
     }
+
+    /// <summary>Deletes from a staging table the earlier occurrences of each key staged more than once; returns how many.</summary>
+    private static Task<int> RemoveRepeatsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string staging, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            create index on {staging} (_key);
+            delete from {staging} a using {staging} b
+            where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal)
+            """, transaction: transaction, cancellationToken: cancellationToken));
 
     /// <summary>
     /// A record the connector judged unchanged (same key and hash as the row it looked up) is staged without values.
@@ -362,7 +381,8 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
               $"but version {stale.ChangedBy?.ToString(CultureInfo.InvariantCulture) ?? "?"} changed or deleted them (another run published meanwhile); nothing was published: rerun the sync";
     }
 
-    private static async Task<MergeCounts> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, long staged, long distinct, bool fullRefresh, CancellationToken cancellationToken)
+    private static async Task<MergeCounts> MergeAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId, string tableName, long version, (long Rows, long Deletions, long? Keys) staged, bool empty, bool fullRefresh, CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
         var staging = StagingTable.Of(runId);
@@ -373,27 +393,30 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         // agency sent (deleted_when) ends its key's row in any run. Full refresh only: a published key absent from the
         // run is deleted, unless the run quarantined a record with that key (a bad record never removes the good
         // version published before it).
-        var (updated, marked) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
-            $"""
-            with ended as (
+        long updated = 0, marked = 0, absent = 0;
+        if (!empty)
+        {
+            (updated, marked) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
+                $"""
+                with ended as (
+                    update {table} c set _version_to = @version
+                    from {staging} i
+                    where c._version_to is null and c._key = i._key and i._changed and (i._deleted or c._hash <> i._hash)
+                    returning i._deleted)
+                select count(*) filter (where not _deleted), count(*) filter (where _deleted) from ended
+                """, parameters, transaction, cancellationToken: cancellationToken));
+            absent = !fullRefresh ? 0 : await connection.ExecuteAsync(new CommandDefinition(
+                $"""
                 update {table} c set _version_to = @version
-                from {staging} i
-                where c._version_to is null and c._key = i._key and i._changed and (i._deleted or c._hash <> i._hash)
-                returning i._deleted)
-            select count(*) filter (where not _deleted), count(*) filter (where _deleted) from ended
-            """, parameters, transaction, cancellationToken: cancellationToken));
-        var absent = !fullRefresh ? 0 : await connection.ExecuteAsync(new CommandDefinition(
-            $"""
-            update {table} c set _version_to = @version
-            where c._version_to is null
-              and not exists (select 1 from {staging} i where i._key = c._key)
-              and not exists (select 1 from hub.quarantine q where q.run_id = @runId and q.key = c._key)
-            """, parameters, transaction, cancellationToken: cancellationToken));
-        // A table that holds no row yet (a dataset's first version, or the new table of a new schema version) is loaded
-        // first and indexed after: building an index over the loaded rows costs a fraction of updating it row by row.
-        // Dropping the indexes locks the table, which no version has published into, until the version is published.
-        var empty = !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            $"select exists (select 1 from {table})", transaction: transaction, cancellationToken: cancellationToken));
+                where c._version_to is null
+                  and not exists (select 1 from {staging} i where i._key = c._key)
+                  and not exists (select 1 from hub.quarantine q where q.run_id = @runId and q.key = c._key)
+                """, parameters, transaction, cancellationToken: cancellationToken));
+        }
+
+        // An empty table is loaded first and indexed after: building an index over the loaded rows costs a fraction of
+        // updating it row by row. Dropping the indexes locks the table, which no version has published into, until the
+        // version is published.
         var deferred = !empty ? [] : (await connection.QueryAsync<(string Name, string Definition)>(new CommandDefinition(
             "select indexname, indexdef from pg_indexes where schemaname = 'open_data' and tablename = @tableName",
             new { tableName }, transaction, cancellationToken: cancellationToken))).ToList();
@@ -403,16 +426,28 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
                 $"drop index open_data.{DatasetRegistry.Quote(index.Name)}", transaction: transaction, cancellationToken: cancellationToken));
         }
 
-        var written = await connection.ExecuteAsync(new CommandDefinition(
-            $"""
-            insert into {table} ({columns}_key, _hash, _version_from, _run_id, _batch)
-            select {columns}i._key, i._hash, @version, @runId, i._sequence
-            from {staging} i
-            where i._changed and not i._deleted {(empty ? "" : $"and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null)")}
-            """, parameters, transaction, cancellationToken: cancellationToken));
-        foreach (var index in deferred)
+        long written;
+        var distinct = staged.Keys ?? staged.Rows;
+        if (staged.Keys is not null)
         {
-            await connection.ExecuteAsync(new CommandDefinition(index.Definition, transaction: transaction, cancellationToken: cancellationToken));
+            written = await LoadAsync();
+        }
+        else
+        {
+            // Keys not proven distinct yet (PrepareStagedAsync): the unique index of current rows proves it as it is
+            // built; if a key repeats, its earlier occurrences are removed from staging and the load is done again.
+            await transaction.SaveAsync("load", cancellationToken);
+            try
+            {
+                written = await LoadAsync();
+                await transaction.ReleaseAsync("load", cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                await transaction.RollbackAsync("load", cancellationToken);
+                distinct = staged.Rows - await RemoveRepeatsAsync(connection, transaction, staging, cancellationToken);
+                written = await LoadAsync();
+            }
         }
 
         if (empty && written > 0)
@@ -430,7 +465,24 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
             Deleted: marked + absent,
             MarkedDeleted: marked,
             Unchanged: distinct - written - marked,
-            Duplicates: staged - distinct);
+            Duplicates: staged.Rows - distinct);
+
+        async Task<long> LoadAsync()
+        {
+            var rows = await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                insert into {table} ({columns}_key, _hash, _version_from, _run_id, _batch)
+                select {columns}i._key, i._hash, @version, @runId, i._sequence
+                from {staging} i
+                where i._changed and not i._deleted {(empty ? "" : $"and not exists (select 1 from {table} c where c._key = i._key and c._version_to is null)")}
+                """, parameters, transaction, cancellationToken: cancellationToken));
+            foreach (var index in deferred)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(index.Definition, transaction: transaction, cancellationToken: cancellationToken));
+            }
+
+            return rows;
+        }
     }
 
     private sealed record RunState(string DatasetId, string Status, string Mode, int? BatchCount, long? Fetched, string? SyncCursor, int SchemaVersion, long? BaseVersion, long StagedBatches, long Valid, long Rejected);
