@@ -27,6 +27,8 @@ public sealed class QualityTests(HubFixture hub)
         var first = await hub.SyncAsync("it-quality");
 
         Assert.Equal((7L, 6L, 1L, 1L, 5L), (first.Fetched!.Value, first.Valid, first.Quarantined, first.Duplicates, first.Inserted));
+        // A key given twice in a first version keeps its last record.
+        Assert.Equal("Hộ Phạm (lặp)", await hub.QueryScalarAsync<string>("select ten from open_data.it_quality where _key = 'H5' and _version_to is null"));
         TestAgency.Serve(hub.Agency, "it-quality", [new { ma_ho = "H1", ten = "Hộ Nguyễn", ma_xa = "22001" }]);
         var second = await hub.SyncAsync("it-quality");
         Assert.Equal(4L, second.Deleted);
