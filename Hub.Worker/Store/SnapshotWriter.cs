@@ -322,18 +322,9 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
 
         // Agencies rarely repeat a key: a unique index on the keys, which the merge joins on, proves they did not in the
         // same pass; only when one is repeated does the (costly) removal of its earlier occurrences run.
-        long repeats = 0;
-        await transaction.SaveAsync("unique_keys", cancellationToken);
-        try
-        {
-            await connection.ExecuteAsync(new CommandDefinition($"create unique index on {staging} (_key)", transaction: transaction, cancellationToken: cancellationToken));
-            await transaction.ReleaseAsync("unique_keys", cancellationToken);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            await transaction.RollbackAsync("unique_keys", cancellationToken);
-            repeats = await RemoveRepeatsAsync(connection, transaction, staging, cancellationToken);
-        }
+        var repeats = await UniqueOrRemoveRepeatsAsync(connection, transaction, staging,
+            () => connection.ExecuteAsync(new CommandDefinition($"create unique index on {staging} (_key)", transaction: transaction, cancellationToken: cancellationToken)),
+            cancellationToken);
 
         // How many records the connector found unchanged (or deleted) decides how the merge joins (an incremental run
         // changes a few of many): without statistics the planner would guess half and join the whole published table.
@@ -345,14 +336,31 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
         return (staged, deletions, staged - repeats);
     }
 
-    /// <summary>Deletes from a staging table the earlier occurrences of each key staged more than once; returns how many.</summary>
-    private static Task<int> RemoveRepeatsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string staging, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(
-            $"""
-            create index on {staging} (_key);
-            delete from {staging} a using {staging} b
-            where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal)
-            """, transaction: transaction, cancellationToken: cancellationToken));
+    /// <summary>
+    /// Runs <paramref name="attempt"/>, which builds a unique index over the staged keys, under a savepoint. When a key
+    /// repeats, rolls the attempt back and deletes from the staging table the earlier occurrences of each key staged more
+    /// than once. Returns how many it deleted: 0 when the attempt stands.
+    /// </summary>
+    private static async Task<int> UniqueOrRemoveRepeatsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string staging, Func<Task> attempt, CancellationToken cancellationToken)
+    {
+        await transaction.SaveAsync("unique_keys", cancellationToken);
+        try
+        {
+            await attempt();
+            await transaction.ReleaseAsync("unique_keys", cancellationToken);
+            return 0;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await transaction.RollbackAsync("unique_keys", cancellationToken);
+            return await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                create index on {staging} (_key);
+                delete from {staging} a using {staging} b
+                where a._key = b._key and (a._sequence, a._ordinal) < (b._sequence, b._ordinal)
+                """, transaction: transaction, cancellationToken: cancellationToken));
+        }
+    }
 
     /// <summary>
     /// A record the connector judged unchanged (same key and hash as the row it looked up) is staged without values.
@@ -426,28 +434,18 @@ public sealed class SnapshotWriter(NpgsqlDataSource dataSource, TimeProvider tim
                 $"drop index open_data.{DatasetRegistry.Quote(index.Name)}", transaction: transaction, cancellationToken: cancellationToken));
         }
 
-        long written;
+        // Keys not proven distinct yet (PrepareStagedAsync): the unique index of current rows proves them as it is built
+        // by the load; if a key repeats, the load is done again without its earlier occurrences.
+        long written = 0;
         var distinct = staged.Keys ?? staged.Rows;
         if (staged.Keys is not null)
         {
             written = await LoadAsync();
         }
-        else
+        else if (await UniqueOrRemoveRepeatsAsync(connection, transaction, staging, async () => written = await LoadAsync(), cancellationToken) is var repeats and > 0)
         {
-            // Keys not proven distinct yet (PrepareStagedAsync): the unique index of current rows proves it as it is
-            // built; if a key repeats, its earlier occurrences are removed from staging and the load is done again.
-            await transaction.SaveAsync("load", cancellationToken);
-            try
-            {
-                written = await LoadAsync();
-                await transaction.ReleaseAsync("load", cancellationToken);
-            }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-            {
-                await transaction.RollbackAsync("load", cancellationToken);
-                distinct = staged.Rows - await RemoveRepeatsAsync(connection, transaction, staging, cancellationToken);
-                written = await LoadAsync();
-            }
+            distinct -= repeats;
+            written = await LoadAsync();
         }
 
         if (empty && written > 0)
