@@ -11,8 +11,11 @@ public sealed class SchedulingOptions
     /// <summary>Runs executed at once by this worker.</summary>
     public int MaxConcurrency { get; set; } = 4;
 
-    /// <summary>How long an idle worker waits before looking for due runs again, e.g. "run now" stored by the API.</summary>
-    public TimeSpan IdleWaitTime { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long an idle worker waits before looking for due runs again, e.g. "run now" stored by the API: a "run now"
+    /// starts within about this long. Each look is one small query on the job store.
+    /// </summary>
+    public TimeSpan IdleWaitTime { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often a worker checks in with the cluster; a silent worker's runs are recovered by another.</summary>
     public TimeSpan ClusterCheckinInterval { get; set; } = TimeSpan.FromSeconds(15);

@@ -74,7 +74,6 @@ public sealed class HubFixture : IAsyncLifetime
         Settings["Connectors:ReloadInterval"] = "00:00:00.300";
         Settings["Scheduling:SyncNewDatasetsAtStart"] = "false";
         Settings["Scheduling:ClusterCheckinInterval"] = "00:00:05";
-        Settings["Scheduling:IdleWaitTime"] = "00:00:01";
         Settings["Privacy:HashKey"] = "integration-test-key-0123456789abcdef0123";
         Settings["Messaging:QueuePrefix"] = "it-" + Guid.NewGuid().ToString("N")[..8];
 
