@@ -30,7 +30,7 @@ public static class ApiServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services
-            .AddHubStore(configuration, PrepareReads)
+            .AddHubStore(configuration)
             .AddConnectors(configuration)
             .AddHubCatalog()
             .AddHubMessaging(configuration, withWriter: false)
@@ -54,19 +54,6 @@ public static class ApiServiceCollectionExtensions
         services.AddHubAccess();
         services.AddSingleton<PushIngestion>();
         return services;
-    }
-
-    /// <summary>
-    /// The API runs the same few statements all the time (a dataset's row, a page of records): Npgsql prepares the
-    /// most used ones on each pooled connection, which saves PostgreSQL parsing and planning them per request.
-    /// A <c>Max Auto Prepare</c> in the connection string wins.
-    /// </summary>
-    private static void PrepareReads(NpgsqlDataSourceBuilder builder)
-    {
-        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
-        {
-            builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
-        }
     }
 
     /// <summary>Every endpoint: the portal's reads, runs, freshness and compliance, health, metrics and the OpenAPI document.</summary>

@@ -15,10 +15,9 @@ public static class StoreServiceCollectionExtensions
 
     /// <summary>
     /// The PostgreSQL store (connection string <c>Hub</c>): data source, migrations applied at start, the
-    /// dataset registry, run bookkeeping and the snapshot writer. <paramref name="configureDataSource"/> lets a host
-    /// tune its own data source (the API prepares its frequent reads).
+    /// dataset registry, run bookkeeping and the snapshot writer.
     /// </summary>
-    public static IServiceCollection AddHubStore(this IServiceCollection services, IConfiguration configuration, Action<NpgsqlDataSourceBuilder>? configureDataSource = null)
+    public static IServiceCollection AddHubStore(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -42,7 +41,14 @@ public static class StoreServiceCollectionExtensions
                 builder.ConnectionStringBuilder.CommandTimeout = (int)store.CommandTimeout.TotalSeconds;
             }
 
-            configureDataSource?.Invoke(builder);
+            // The API and the worker run the same few statements all the time (a page of records; a run's per-page and
+            // per-batch bookkeeping): Npgsql prepares the most used ones on each pooled connection, which saves
+            // PostgreSQL parsing and planning them every time. A "Max Auto Prepare" in the connection string wins.
+            if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            {
+                builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+            }
+
             return builder.Build();
         });
         services.AddSingleton<DbDataSource>(sp => sp.GetRequiredService<NpgsqlDataSource>());
