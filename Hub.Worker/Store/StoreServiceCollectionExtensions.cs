@@ -35,7 +35,7 @@ public static class StoreServiceCollectionExtensions
             var builder = new NpgsqlDataSourceBuilder(connectionString);
             builder.ConnectionStringBuilder.Timezone ??= "Asia/Ho_Chi_Minh";
             builder.ConnectionStringBuilder.ApplicationName ??= AppDomain.CurrentDomain.FriendlyName;
-            if (!connectionString.Contains("Command Timeout", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("CommandTimeout", StringComparison.OrdinalIgnoreCase))
+            if (!Sets(connectionString, "CommandTimeout"))
             {
                 var store = configuration.GetSection(StoreOptions.SectionName).Get<StoreOptions>() ?? new StoreOptions();
                 builder.ConnectionStringBuilder.CommandTimeout = (int)store.CommandTimeout.TotalSeconds;
@@ -43,8 +43,8 @@ public static class StoreServiceCollectionExtensions
 
             // The API and the worker run the same few statements all the time (a page of records; a run's per-page and
             // per-batch bookkeeping): Npgsql prepares the most used ones on each pooled connection, which saves
-            // PostgreSQL parsing and planning them every time. A "Max Auto Prepare" in the connection string wins.
-            if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            // PostgreSQL parsing and planning them every time. A "Max Auto Prepare" in the connection string wins (0: none).
+            if (!Sets(connectionString, "MaxAutoPrepare"))
             {
                 builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
             }
@@ -64,6 +64,11 @@ public static class StoreServiceCollectionExtensions
         services.AddHostedService<StoreInitializer>();
         return services;
     }
+
+    /// <summary>Whether the connection string gives <paramref name="keyword"/> (spelt with or without spaces, any case).</summary>
+    private static bool Sets(string connectionString, string keyword) =>
+        new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>()
+            .Any(key => string.Equals(key.Replace(" ", "", StringComparison.Ordinal), keyword, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Applies the migrations before any other hosted service starts.</summary>
     private sealed class StoreInitializer(Migrator migrator) : IHostedService
