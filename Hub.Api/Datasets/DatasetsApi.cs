@@ -122,7 +122,7 @@ public static class DatasetsApi
     /// 404 for a dataset that is not in the catalogue; 451 with the reason for one withdrawn from publication (its
     /// file classifies it secret, regulation Art. 1.2).
     /// </summary>
-    private static async Task<ProblemHttpResult> NotFoundAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>
+    internal static async Task<ProblemHttpResult> NotFoundAsync(DatasetQueries queries, string id, CancellationToken cancellationToken) =>
         await queries.WithdrawnReasonAsync(id, cancellationToken) is { } reason
             ? TypedResults.Problem($"dataset '{id}' is withdrawn from publication: {reason}", statusCode: StatusCodes.Status451UnavailableForLegalReasons, title: "Withdrawn")
             : TypedResults.Problem($"dataset '{id}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);

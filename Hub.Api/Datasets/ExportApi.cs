@@ -28,7 +28,7 @@ public static class ExportApi
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         if (await queries.FindAsync(connection, id, cancellationToken) is not { } dataset)
         {
-            return TypedResults.Problem($"dataset '{id}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
+            return await DatasetsApi.NotFoundAsync(queries, id, cancellationToken);
         }
 
         if (version is { } asked && (asked < 0 || asked > dataset.CurrentVersion))

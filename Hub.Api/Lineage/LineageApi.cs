@@ -43,7 +43,7 @@ public static class LineageApi
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         if (await queries.FindAsync(connection, dataset, cancellationToken) is not { } found)
         {
-            return TypedResults.Problem($"dataset '{dataset}' is not in the catalogue", statusCode: StatusCodes.Status404NotFound);
+            return await DatasetsApi.NotFoundAsync(queries, dataset, cancellationToken);
         }
 
         // A dataset that moved to a new table (a breaking schema version) keeps its earlier versions in the old one.

@@ -119,18 +119,13 @@ public sealed class HotReloadTests(HubFixture hub)
         Assert.Null(hub.Worker.Services.GetRequiredService<HubCatalog>().Find("it-secret"));
         var catalogue = await hub.Api.GetStringAsync("/api/datasets");
         Assert.DoesNotContain("it-secret", catalogue, StringComparison.Ordinal);
-        foreach (var path in new[] { "", "/records", "/records?version=1", "/versions", "/changes?since=0" })
+        foreach (var path in new[] { "/api/datasets/it-secret", "/api/datasets/it-secret/records", "/api/datasets/it-secret/records?version=1", "/api/datasets/it-secret/versions", "/api/datasets/it-secret/changes?since=0", "/api/datasets/it-secret/export?format=csv", "/api/lineage/it-secret/1" })
         {
-            using var response = await hub.Api.GetAsync($"/api/datasets/it-secret{path}");
+            using var response = await hub.Api.GetAsync(path);
             var body = await response.Content.ReadAsStringAsync();
             Assert.True(response.StatusCode == HttpStatusCode.UnavailableForLegalReasons, $"{path}: {response.StatusCode} {body}");
             Assert.Contains("classified secret", body, StringComparison.Ordinal);
-        }
-
-        using (var export = await hub.Api.GetAsync("/api/datasets/it-secret/export?format=csv"))
-        {
-            Assert.NotEqual(HttpStatusCode.OK, export.StatusCode);
-            Assert.DoesNotContain(" mật", await export.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.DoesNotContain(" mật", body, StringComparison.Ordinal);
         }
 
         // Classified public again: registered and served again.
