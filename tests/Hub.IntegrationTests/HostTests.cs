@@ -126,8 +126,7 @@ public sealed class HostTests(HubFixture hub)
         // A table the hub makes now.
         TestAgency.Serve(hub.Agency, "it-key-order", Enumerable.Range(1, 3).Select(i => (object)TestAgency.Ward(i)).ToList());
         Assert.Equal("succeeded", (await hub.SyncAsync("it-key-order")).Status);
-        await using var store = new NpgsqlConnection(hub.ConnectionString);
-        Assert.Equal("C", await store.ExecuteScalarAsync<string?>(
+        Assert.Equal("C", await hub.QueryScalarAsync<string>(
             """
             select c.collation_name from information_schema.columns c join hub.datasets d on d.table_name = c.table_name
             where d.id = 'it-key-order' and c.table_schema = 'open_data' and c.column_name = '_key'
