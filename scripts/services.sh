@@ -300,7 +300,10 @@ pg_start() {
     # random_page_cost 1.1: the server provisioned here keeps its data on this machine's own disk (SSD-class, mostly in
     # the page cache), where a page read by index costs about what a sequential one does. With the default (4) the
     # writer's merge of an incremental run joined the whole published table instead of looking up its few changed keys.
+    # wal_level minimal: this server has no replica and no WAL archive, so a table filled in the transaction that created
+    # or truncated it needs no WAL (the writer's load of a first version, SnapshotWriter); backups are pg_dump's.
     local opts="-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$_PG_SOCK -c random_page_cost=1.1"
+    opts+=" -c wal_level=minimal -c max_wal_senders=0"
     if ((trust)); then
       opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
     fi

@@ -13,6 +13,9 @@ public sealed record AuditVerification(long Entries, string? FirstBroken, AuditH
     public bool Intact => FirstBroken is null;
 }
 
+/// <summary>The rows digest of a version computed from its run's staging table, over the table columns it names.</summary>
+public sealed record StagedRows(IReadOnlyList<string> Columns, string Digest);
+
 /// <summary>The last entry of the chain: an auditor writes its hash down elsewhere and later checks it is still there.</summary>
 public sealed record AuditHead(long Seq, string Hash, DateTimeOffset CreatedAt);
 
@@ -109,16 +112,50 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     /// version), else null.
     /// </summary>
     internal static async Task AppendVersionAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string datasetId, string tableName, string? leftTable, long version, Guid runId, DateTimeOffset now, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string datasetId, string tableName, string? leftTable, long version, Guid runId, DateTimeOffset now,
+        StagedRows? stagedRows, CancellationToken cancellationToken)
     {
         await UseUtcAsync(connection, transaction, cancellationToken);
         var columns = await DigestedColumnsAsync(connection, transaction, tableName, cancellationToken);
-        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, leftTable, version, VersionEntryFormat, columns, cancellationToken);
+        var knownRows = stagedRows is not null && stagedRows.Columns.SequenceEqual(columns) ? stagedRows.Digest : null;
+        var (rows, closed) = await DigestsAsync(connection, transaction, tableName, leftTable, version, VersionEntryFormat, columns, knownRows, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "update hub.versions set rows_digest = @rows, closed_digest = @closed, digest_columns = @columns where dataset_id = @datasetId and version = @version",
             new { rows, closed, columns = columns.ToArray(), datasetId, version }, transaction, cancellationToken: cancellationToken));
         var entry = await connection.ExecuteScalarAsync<string>(new CommandDefinition(VersionEntrySql, new { datasetId, version, format = VersionEntryFormat }, transaction, cancellationToken: cancellationToken));
         await AppendAsync(connection, transaction, "version", datasetId, runId, version, entry!, now, cancellationToken);
+    }
+
+    /// <summary>
+    /// The rows digest (format 4) of a version loaded from staging into an empty table, computed from the run's staging
+    /// table on a connection of its own, as <see cref="DigestsAsync"/> would compute it from the table once loaded: the
+    /// same row texts (each table column from the staging column of its name, the version, run and batch as the load
+    /// writes them, null for a column staging lacks), the same order. The publishing transaction meanwhile loads and
+    /// indexes the table, one PostgreSQL process most of the time, so the two share the machine's cores (at a million
+    /// rows about 2 s less than one after the other). It holds only when every staged record is loaded: a run that staged
+    /// a key twice, or an agency's deletion, leaves it unused.
+    /// </summary>
+    public static async Task<StagedRows> StagedRowsDigestAsync(NpgsqlDataSource dataSource, Guid runId, string tableName, long version, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await UseUtcAsync(connection, transaction, cancellationToken);
+        await LocalSettings.SetAsync(connection, transaction, DigestSettingNames, DigestSettingValues, cancellationToken);
+        var columns = await DigestedColumnsAsync(connection, transaction, tableName, cancellationToken);
+        var staged = (await StagingTable.ColumnsAsync(connection, transaction, runId, cancellationToken)).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var values = columns.Select(c => c switch
+        {
+            "_key" or "_hash" => "i." + c,
+            "_version_from" => "@version",
+            "_run_id" => "@runId",
+            "_batch" => "i._sequence",
+            _ => staged.Contains(c) ? "i." + DatasetRegistry.Quote(c) : "null",
+        });
+        var digest = await StreamedDigestAsync(
+            connection, transaction,
+            $"select row({string.Join(", ", values)})::text from {StagingTable.Of(runId)} i where i._changed and not i._deleted order by i._key collate \"C\"",
+            "\n", new { version, runId }, cancellationToken);
+        return new StagedRows(columns, digest);
     }
 
     /// <summary>
@@ -256,7 +293,7 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
             }
         }
 
-        var (rows, closed) = await DigestsAsync(connection, transaction, table!, left, version.Value, format, columns, cancellationToken);
+        var (rows, closed) = await DigestsAsync(connection, transaction, table!, left, version.Value, format, columns, null, cancellationToken);
         if (rows != recorded.GetProperty("rows_digest").GetString())
         {
             return $"the rows this version published in {DatasetRegistry.QualifiedTable(table!)} were altered after publication";
@@ -368,10 +405,11 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
     /// 3 on, the closed keys also count those of <paramref name="leftTable"/> (the table the dataset left with this version).
     /// Each digest is what <c>sha256(convert_to(string_agg(text, separator order by key), 'UTF8'))</c> gives, computed
     /// while the texts stream in: a single text would be capped at 1 GB, and building it costs the database more than
-    /// the hashing.
+    /// the hashing. <paramref name="knownRows"/> is the rows digest when it is known already (<see cref="StagedRowsDigestAsync"/>).
     /// </summary>
     private static async Task<(string Rows, string Closed)> DigestsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, string? leftTable, long version, int format, IReadOnlyList<string>? columns, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tableName, string? leftTable, long version, int format, IReadOnlyList<string>? columns, string? knownRows,
+        CancellationToken cancellationToken)
     {
         var table = DatasetRegistry.QualifiedTable(tableName);
         var closedIn = format < 3 || leftTable is null
@@ -393,7 +431,7 @@ public sealed class AuditChain(NpgsqlDataSource dataSource, TimeProvider time)
             : string.Empty;
         var previous = await LocalSettings.CurrentAsync(connection, transaction, DigestSettingNames, cancellationToken);
         await LocalSettings.SetAsync(connection, transaction, DigestSettingNames, DigestSettingValues, cancellationToken);
-        var rows = await StreamedDigestAsync(
+        var rows = knownRows ?? await StreamedDigestAsync(
             connection, transaction, $"select {rowText} from {table} t{added} where t._version_from = @version order by t.{order}", separator, new { version, tableName }, cancellationToken);
         var closed = await StreamedDigestAsync(
             connection, transaction, $"select c._key from ({closedIn}) c order by c.{order}", "\n", new { version }, cancellationToken);

@@ -55,6 +55,44 @@ public sealed class AuditDigestTests(HubFixture hub)
     }
 
     [Fact]
+    public async Task The_rows_digest_of_a_first_version_computed_from_staging_is_the_one_of_its_rows_in_the_table()
+    {
+        const string dataset = "it-audit-staged";
+        TestAgency.Serve(hub.Agency, dataset, Records());
+        var run = await hub.SyncAsync(dataset);
+        Assert.Equal(5L, run.Inserted);
+
+        // The run's staging table as it stood before the publication (the writer drops it then), from the rows it
+        // loaded, and two more it does not load: a record staged unchanged and an agency's deletion.
+        await using var connection = new NpgsqlConnection(hub.ConnectionString);
+        await connection.OpenAsync();
+        var data = string.Concat((await connection.QueryAsync<string>(
+            "select column_name from information_schema.columns where table_schema = 'open_data' and table_name = 'it_audit_staged' and column_name !~ '^_' order by ordinal_position"))
+            .Select(c => $"\"{c}\", "));
+        var staging = StagingTable.Of(run.Id);
+        await connection.ExecuteAsync(
+            $"""
+            create unlogged table {staging} as
+            select {data}_key, _hash, _batch as _sequence, 0 as _ordinal, true as _changed, false as _deleted from open_data.it_audit_staged;
+            insert into {staging} select {data}_key || ' unchanged', _hash, _sequence, 1, false, false from {staging} where _key = 'NULL';
+            insert into {staging} select {data}_key || ' deleted', _hash, _sequence, 2, true, true from {staging} where _key = 'NULL';
+            """);
+        try
+        {
+            var staged = await AuditChain.StagedRowsDigestAsync(hub.Worker.Services.GetRequiredService<NpgsqlDataSource>(), run.Id, "it_audit_staged", run.Version!.Value, CancellationToken.None);
+
+            var stored = await connection.QuerySingleAsync<(string Rows, string[] Columns)>(
+                "select rows_digest, digest_columns from hub.versions where dataset_id = @dataset and version = @Version", new { dataset, run.Version });
+            Assert.Equal(stored.Columns, staged.Columns);
+            Assert.Equal(stored.Rows, staged.Digest);
+        }
+        finally
+        {
+            await connection.ExecuteAsync($"drop table {staging}");
+        }
+    }
+
+    [Fact]
     public async Task Version_entries_of_formats_1_to_3_still_verify()
     {
         var records = Records();

@@ -3,6 +3,8 @@ using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hub.Api.Datasets;
+using Hub.Worker.Store;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.IntegrationTests;
 
@@ -29,6 +31,9 @@ public sealed class QualityTests(HubFixture hub)
         Assert.Equal((7L, 6L, 1L, 1L, 5L), (first.Fetched!.Value, first.Valid, first.Quarantined, first.Duplicates, first.Inserted));
         // A key given twice in a first version keeps its last record.
         Assert.Equal("Hộ Phạm (lặp)", await hub.QueryScalarAsync<string>("select ten from open_data.it_quality where _key = 'H5' and _version_to is null"));
+        // Its rows digest is of the rows loaded, not of the records staged (both of H5's).
+        var audit = await hub.Worker.Services.GetRequiredService<AuditChain>().VerifyAsync(CancellationToken.None);
+        Assert.True(audit.Intact, audit.FirstBroken);
         TestAgency.Serve(hub.Agency, "it-quality", [new { ma_ho = "H1", ten = "Hộ Nguyễn", ma_xa = "22001" }]);
         var second = await hub.SyncAsync("it-quality");
         Assert.Equal(4L, second.Deleted);

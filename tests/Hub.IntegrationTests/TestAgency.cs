@@ -59,7 +59,7 @@ public static class TestAgency
         }
         """;
 
-    /// <summary>One property of every column type, for the typed staging of records and the audit digests (<c>it-typed</c>, <c>it-audit-digest</c>, <c>it-audit-formats</c>, key <c>ma</c>).</summary>
+    /// <summary>One property of every column type, for the typed staging of records and the audit digests (<c>it-typed</c>, <c>it-audit-digest</c>, <c>it-audit-formats</c>, <c>it-audit-staged</c>, key <c>ma</c>).</summary>
     public const string TypedSchema =
         """
         {
@@ -80,7 +80,7 @@ public static class TestAgency
         """;
 
     /// <summary>Datasets of the test agency; each test owns one and its path on the agency.</summary>
-    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa", "it-abandon", "it-manual", "it-atomic", "it-push", "it-push-idem", "it-push-auth", "it-autopause", "it-incremental", "it-incremental-b", "it-record-cache", "it-record-shape", "it-outbox", "it-outbox-sweep", "it-outbox-broken", "it-unchanged-race", "it-future-version", "it-replay-failed", "it-audit-cover", "it-audit-tail", "it-audit-events", "it-audit-atomic", "it-retry", "it-quality-ref", "it-typed", "it-staging-lost", "it-events-burst", "it-audit-digest", "it-audit-formats", "it-bulk-load", "it-staging-orphan", "it-incremental-del", "it-push-delete", "it-key-order"];
+    public static readonly string[] Datasets = ["it-wards", "it-quarantine", "it-failing", "it-empty", "it-versions", "it-traced", "it-listed", "it-audit", "it-replay", "it-events", "it-redelivery", "it-personal", "it-quality", "it-quality-xa", "it-abandon", "it-manual", "it-atomic", "it-push", "it-push-idem", "it-push-auth", "it-autopause", "it-incremental", "it-incremental-b", "it-record-cache", "it-record-shape", "it-outbox", "it-outbox-sweep", "it-outbox-broken", "it-unchanged-race", "it-future-version", "it-replay-failed", "it-audit-cover", "it-audit-tail", "it-audit-events", "it-audit-atomic", "it-retry", "it-quality-ref", "it-typed", "it-staging-lost", "it-events-burst", "it-audit-digest", "it-audit-formats", "it-audit-staged", "it-bulk-load", "it-staging-orphan", "it-incremental-del", "it-push-delete", "it-key-order"];
 
     /// <summary>The <c>incremental:</c> section of the datasets <c>it-incremental*</c>: cursor <c>cap_nhat</c>, one hour of look-back.</summary>
     private const string IncrementalSection = "    incremental:\n      cursor_field: cap_nhat\n      param: updated_since\n      lookback: 1h\n";
@@ -102,8 +102,8 @@ public static class TestAgency
                 licence: CC-BY-4.0
                 update_cycle: monthly
                 schedule: "0 0 3 1 1 ? 2099"
-                schema: schemas/{id switch { "it-personal" => "officials", "it-quality" or "it-quality-ref" => "households", "it-typed" or "it-audit-digest" or "it-audit-formats" => "typed", _ => "ward" }}.v1.json
-                primary_key: {id switch { "it-quality" or "it-quality-ref" => "ma_ho", "it-typed" or "it-audit-digest" or "it-audit-formats" => "ma", _ => "ma_xa" }}
+                schema: schemas/{id switch { "it-personal" => "officials", "it-quality" or "it-quality-ref" => "households", "it-typed" or "it-audit-digest" or "it-audit-formats" or "it-audit-staged" => "typed", _ => "ward" }}.v1.json
+                primary_key: {id switch { "it-quality" or "it-quality-ref" => "ma_ho", "it-typed" or "it-audit-digest" or "it-audit-formats" or "it-audit-staged" => "ma", _ => "ma_xa" }}
                 source:
                   kind: rest
                   url: "{agencyUrl}/{id}?tinh=58"
