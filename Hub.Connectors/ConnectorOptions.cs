@@ -49,7 +49,10 @@ public sealed class ConnectorOptions
     /// <summary>How long an open circuit refuses requests to the agency before one is tried again.</summary>
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Records per message sent to the writer.</summary>
+    /// <summary>
+    /// Records per staged batch: one COPY into the run's staging table, in its own transaction; a page of more records is
+    /// staged in several batches (docs/performance.md, ninth session, for 5,000).
+    /// </summary>
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = 1000;
 }
