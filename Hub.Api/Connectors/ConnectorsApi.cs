@@ -56,19 +56,18 @@ public static class ConnectorsApi
         return endpoints;
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> ResetAsync(NpgsqlDataSource dataSource, SyncCursors cursors, AuditChain audit, ClaimsPrincipal user, string dataset, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> ResetAsync(NpgsqlDataSource dataSource, SyncCursors cursors, ClaimsPrincipal user, string dataset, CancellationToken cancellationToken)
     {
         if (!await ExistsAsync(dataSource, dataset, cancellationToken))
         {
             return NotFound(dataset);
         }
 
-        await cursors.ResetAsync(dataset, cancellationToken);
-        await audit.AppendEventAsync("reset", dataset, By(user), cancellationToken);
+        await cursors.ResetAsync(dataset, AccessPolicies.Signature(user), cancellationToken);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> BackfillAsync(HubCatalog catalog, SyncCursors cursors, AuditChain audit, ClaimsPrincipal user, string dataset, string? from, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> BackfillAsync(HubCatalog catalog, SyncCursors cursors, ClaimsPrincipal user, string dataset, string? from, CancellationToken cancellationToken)
     {
         if (catalog.Find(dataset) is not { } entry)
         {
@@ -85,8 +84,7 @@ public static class ConnectorsApi
             return TypedResults.Problem("give the cursor to start from: ?from=2026-01-01T00:00:00+07:00 (a value of the dataset's cursor field)", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        await cursors.SetAsync(dataset, from.Trim(), cancellationToken);
-        await audit.AppendEventAsync("backfill", dataset, new { from = from.Trim(), by = AccessPolicies.Signature(user) }, cancellationToken);
+        await cursors.SetAsync(dataset, from.Trim(), AccessPolicies.Signature(user), cancellationToken);
         return TypedResults.NoContent();
     }
 

@@ -45,13 +45,15 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, TimeProvider time, Audi
         var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var key = $"{Prefix}{keyId}_{Base64Url(RandomNumberGenerator.GetBytes(32))}";
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             insert into hub.api_keys (key_id, holder, role, key_sha256, created_at)
             values (@keyId, @holder, @role, @hash, @now)
             """,
-            new { keyId, holder, role, hash = Hash(key), now = time.GetUtcNow() }, cancellationToken: cancellationToken));
-        await audit.AppendEventAsync("key issued", null, new { keyId, holder, role }, cancellationToken);
+            new { keyId, holder, role, hash = Hash(key), now = time.GetUtcNow() }, transaction, cancellationToken: cancellationToken));
+        await audit.AppendEventAsync(connection, transaction, "key issued", null, new { keyId, holder, role }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
         return new IssuedKey(keyId, holder, role, key);
     }
 
@@ -59,14 +61,16 @@ public sealed class ApiKeys(NpgsqlDataSource dataSource, TimeProvider time, Audi
     public async Task<bool> RevokeAsync(string keyId, IReadOnlyList<string> roles, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var revoked = await connection.ExecuteAsync(new CommandDefinition(
             "update hub.api_keys set revoked_at = @now where key_id = @keyId and role = any(@roles) and revoked_at is null",
-            new { keyId, roles = roles.ToArray(), now = time.GetUtcNow() }, cancellationToken: cancellationToken)) > 0;
+            new { keyId, roles = roles.ToArray(), now = time.GetUtcNow() }, transaction, cancellationToken: cancellationToken)) > 0;
         if (revoked)
         {
-            await audit.AppendEventAsync("key revoked", null, new { keyId }, cancellationToken);
+            await audit.AppendEventAsync(connection, transaction, "key revoked", null, new { keyId }, cancellationToken);
         }
 
+        await transaction.CommitAsync(cancellationToken);
         return revoked;
     }
 

@@ -205,14 +205,19 @@ public sealed class AuditTests(HubFixture hub)
         await FixQuarantinedWardAsync("it-audit-atomic");
         var freshness = hub.ApiServices.GetRequiredService<FreshnessStore>();
         var replay = hub.ApiServices.GetRequiredService<QuarantineReplay>();
+        var cursors = hub.ApiServices.GetRequiredService<SyncCursors>();
+        var keys = hub.ApiServices.GetRequiredService<ApiKeys>();
+        const string cursor = "2026-01-01T00:00:00+07:00";
+        await cursors.SetAsync("it-audit-atomic", cursor, "kiểm thử", CancellationToken.None);
+        var issued = await keys.IssueAsync("IT-ATOMIC", KeyRoles.Agency, CancellationToken.None);
         await using var connection = new NpgsqlConnection(hub.ConnectionString);
 
-        // The chain refuses the dataset's audit events, as if its append failed.
+        // The chain refuses the dataset's audit events and those of keys, as if its append failed.
         await connection.ExecuteAsync(
             """
             create function hub.it_refuse_event() returns trigger language plpgsql as $$
             begin
-                if new.kind = 'event' and new.dataset_id = 'it-audit-atomic' then raise exception 'audit log unavailable'; end if;
+                if new.kind = 'event' and (new.dataset_id = 'it-audit-atomic' or new.entry->>'action' like 'key %') then raise exception 'audit log unavailable'; end if;
                 return new;
             end $$;
             create trigger it_refuse_event before insert on hub.audit_log for each row execute function hub.it_refuse_event();
@@ -221,10 +226,17 @@ public sealed class AuditTests(HubFixture hub)
         {
             await Assert.ThrowsAsync<PostgresException>(() => freshness.AddWaiverAsync("it-audit-atomic", "2026-M01", "lý do", "kiểm thử", TimeProvider.System.GetUtcNow(), CancellationToken.None));
             await Assert.ThrowsAsync<PostgresException>(() => replay.ReplayAsync("it-audit-atomic", "kiểm thử", CancellationToken.None));
+            await Assert.ThrowsAsync<PostgresException>(() => cursors.ResetAsync("it-audit-atomic", "kiểm thử", CancellationToken.None));
+            await Assert.ThrowsAsync<PostgresException>(() => cursors.SetAsync("it-audit-atomic", "2026-02-01T00:00:00+07:00", "kiểm thử", CancellationToken.None));
+            await Assert.ThrowsAsync<PostgresException>(() => keys.IssueAsync("IT-ATOMIC-2", KeyRoles.Agency, CancellationToken.None));
+            await Assert.ThrowsAsync<PostgresException>(() => keys.RevokeAsync(issued.KeyId, [KeyRoles.Agency], CancellationToken.None));
 
             Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.freshness_waivers where dataset_id = 'it-audit-atomic'"));
             Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.quarantine where dataset_id = 'it-audit-atomic' and replayed_run_id is not null"));
             Assert.Equal("failed", await hub.QueryScalarAsync<string>("select status from hub.runs where dataset_id = 'it-audit-atomic' and trigger = 'replay'"));
+            Assert.Equal(cursor, await cursors.GetAsync("it-audit-atomic", CancellationToken.None));
+            Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.api_keys where holder = 'IT-ATOMIC-2'"));
+            Assert.Equal(0L, await hub.QueryScalarAsync<long>("select count(*) from hub.api_keys where key_id = @KeyId and revoked_at is not null", new { issued.KeyId }));
         }
         finally
         {
@@ -236,7 +248,9 @@ public sealed class AuditTests(HubFixture hub)
         var result = await replay.ReplayAsync("it-audit-atomic", "kiểm thử", CancellationToken.None);
         Assert.Equal(1, result!.Passed);
         Assert.Equal("succeeded", (await hub.WaitForRunAsync(result.RunId!.Value)).Status);
-        Assert.Equal(["waiver", "quarantine replay"], await connection.QueryAsync<string>("select entry->>'action' from hub.audit_log where dataset_id = 'it-audit-atomic' and kind = 'event' order by seq"));
+        Assert.True(await keys.RevokeAsync(issued.KeyId, [KeyRoles.Agency], CancellationToken.None));
+        Assert.Equal(["backfill", "waiver", "quarantine replay"], await connection.QueryAsync<string>("select entry->>'action' from hub.audit_log where dataset_id = 'it-audit-atomic' and kind = 'event' order by seq"));
+        Assert.Equal(1L, await hub.QueryScalarAsync<long>("select count(*) from hub.audit_log where kind = 'event' and entry->>'action' = 'key revoked' and entry->'details'->>'keyId' = @KeyId", new { issued.KeyId }));
         Assert.True((await Chain.VerifyAsync(CancellationToken.None)).Intact);
     }
 
