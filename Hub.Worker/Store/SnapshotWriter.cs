@@ -482,6 +482,8 @@ public sealed partial class SnapshotWriter(NpgsqlDataSource dataSource, TimeProv
             Unchanged: distinct - written - marked,
             Duplicates: staged.Rows - distinct);
 
+        // AuditChain.StagedRowsDigestAsync reads a first version's rows from staging as this writes them (which staged rows,
+        // and the version, run and batch columns): a change here changes it there (AuditDigestTests compares the two).
         async Task<long> LoadAsync()
         {
             var rows = await connection.ExecuteAsync(new CommandDefinition(
