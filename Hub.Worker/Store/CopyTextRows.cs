@@ -3,7 +3,6 @@ using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 using Hub.Core.Messages;
-using Hub.Core.Text;
 
 namespace Hub.Worker.Store;
 
@@ -18,6 +17,10 @@ namespace Hub.Worker.Store;
 public sealed class CopyTextRows
 {
     private static readonly SearchValues<byte> CopySpecial = SearchValues.Create("\\\t\n\r"u8);
+    private static readonly SearchValues<byte> JsonSpace = SearchValues.Create(" \t\n\r"u8);
+    private static readonly SearchValues<byte> StringStop = SearchValues.Create("\"\\"u8);
+    private static readonly SearchValues<byte> Structure = SearchValues.Create("\"{}[]"u8);
+    private static readonly SearchValues<byte> ScalarEnd = SearchValues.Create(",}] \t\n\r"u8);
 
     private readonly IReadOnlyList<TableColumn> columns;
 
@@ -49,7 +52,7 @@ public sealed class CopyTextRows
     /// <c>_changed</c> (false, with empty data columns, for a record without JSON: unchanged since the published version)
     /// and <c>_deleted</c> (true, with empty data columns, for a deletion of the key).
     /// </summary>
-    public void Write(IBufferWriter<byte> output, ValidRecord record, int sequence, int ordinal)
+    public void Write(ArrayBufferWriter<byte> output, ValidRecord record, int sequence, int ordinal)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(record);
@@ -57,7 +60,7 @@ public sealed class CopyTextRows
         {
             for (var i = 0; i < columns.Count; i++)
             {
-                output.Write("\\N\t"u8);
+                Append(output, "\\N\t"u8);
             }
         }
         else
@@ -66,58 +69,71 @@ public sealed class CopyTextRows
             for (var i = 0; i < columns.Count; i++)
             {
                 WriteValue(output, json, values[i], columns[i].IsJson);
-                output.Write("\t"u8);
+                Append(output, "\t"u8);
             }
         }
 
         WriteText(output, record.Key);
-        output.Write("\t"u8);
+        Append(output, "\t"u8);
         WriteText(output, record.Hash);
-        output.Write("\t"u8);
+        Append(output, "\t"u8);
         WriteNumber(output, sequence);
-        output.Write("\t"u8);
+        Append(output, "\t"u8);
         WriteNumber(output, ordinal);
-        output.Write(record.Deleted ? "\tt\tt\n"u8 : record.Json is null ? "\tf\tf\n"u8 : "\tt\tf\n"u8);
+        Append(output, record.Deleted ? "\tt\tt\n"u8 : record.Json is null ? "\tf\tf\n"u8 : "\tt\tf\n"u8);
     }
 
-    /// <summary>Finds the value of each column in a record's JSON object (the last one of a property given twice).</summary>
+    /// <summary>
+    /// Finds the value of each column in a record's JSON object (the last one of a property given twice). The JSON is the
+    /// checker's (<see cref="ValidRecord.Json"/>), so it is valid and is not validated again: this only finds where each
+    /// top-level value begins and ends, which a reader that validates every string took most of a record's time to do.
+    /// </summary>
     private void Locate(ReadOnlySpan<byte> json)
     {
         Array.Clear(values);
-        var reader = new Utf8JsonReader(json);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        var at = SkipSpace(json, 0);
+        if (at == json.Length || json[at] != (byte)'{')
         {
             throw new JsonException("a staged record's JSON is not an object");
         }
 
+        at = SkipSpace(json, at + 1);
         var next = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (json[at] != (byte)'}')
         {
-            var column = Find(ref reader, ref next);
-            reader.Read();
-            var start = (int)reader.TokenStartIndex;
-            reader.Skip();
+            var nameEnd = StringEnd(json, at);
+            var column = Find(json[(at + 1)..(nameEnd - 1)], ref next);
+            var start = SkipSpace(json, SkipSpace(json, nameEnd) + 1); // past the colon
+            var end = ValueEnd(json, start);
             if (column >= 0)
             {
-                values[column] = (start, (int)reader.BytesConsumed);
+                values[column] = (start, end);
+            }
+
+            at = SkipSpace(json, end);
+            if (json[at] == (byte)',')
+            {
+                at = SkipSpace(json, at + 1);
             }
         }
     }
 
-    /// <summary>The column of the property name under the reader, or -1; the canonical JSON lists its properties in <see cref="sorted"/>'s order.</summary>
-    private int Find(ref Utf8JsonReader reader, ref int next)
+    /// <summary>The column of a property name (its JSON text between the quotes), or -1; the canonical JSON lists its properties in <see cref="sorted"/>'s order.</summary>
+    private int Find(ReadOnlySpan<byte> name, ref int next)
     {
         for (var i = next; i < sorted.Length; i++)
         {
-            if (reader.ValueTextEquals(sorted[i].Name))
+            if (name.SequenceEqual(sorted[i].Name))
             {
                 next = i + 1;
                 return sorted[i].Column;
             }
         }
 
-        // Out of order (a property given twice), or a property without a column.
-        if (positions.TryGetValue(reader.GetString()!, out var position))
+        // Out of order (a property given twice), escaped, or a property without a column.
+        var decoded = new ArrayBufferWriter<byte>(name.Length);
+        WriteUnescaped(decoded, name, forCopy: false);
+        if (positions.TryGetValue(Encoding.UTF8.GetString(decoded.WrittenSpan), out var position))
         {
             next = position + 1;
             return sorted[position].Column;
@@ -126,11 +142,67 @@ public sealed class CopyTextRows
         return -1;
     }
 
-    private static void WriteValue(IBufferWriter<byte> output, ReadOnlySpan<byte> json, (int Start, int End) token, bool isJson)
+    private static int SkipSpace(ReadOnlySpan<byte> json, int at)
+    {
+        var skipped = json[at..].IndexOfAnyExcept(JsonSpace);
+        return skipped < 0 ? json.Length : at + skipped;
+    }
+
+    /// <summary>Where the string that opens at <paramref name="at"/> ends (after its closing quote).</summary>
+    private static int StringEnd(ReadOnlySpan<byte> json, int at)
+    {
+        for (at++; ; at += 2)
+        {
+            at += json[at..].IndexOfAny(StringStop);
+            if (json[at] == (byte)'"')
+            {
+                return at + 1;
+            }
+        }
+    }
+
+    /// <summary>Where the value that begins at <paramref name="at"/> ends.</summary>
+    private static int ValueEnd(ReadOnlySpan<byte> json, int at)
+    {
+        switch (json[at])
+        {
+            case (byte)'"':
+                return StringEnd(json, at);
+            case (byte)'{' or (byte)'[':
+                for (var depth = 0; ; )
+                {
+                    at += json[at..].IndexOfAny(Structure);
+                    switch (json[at])
+                    {
+                        case (byte)'"':
+                            at = StringEnd(json, at);
+                            break;
+                        case (byte)'{' or (byte)'[':
+                            depth++;
+                            at++;
+                            break;
+                        default:
+                            at++;
+                            if (--depth == 0)
+                            {
+                                return at;
+                            }
+
+                            break;
+                    }
+                }
+
+            default: // a number, true, false or null
+                var length = json[at..].IndexOfAny(ScalarEnd);
+                return length < 0 ? json.Length : at + length;
+        }
+    }
+
+    private static void WriteValue(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> json, (int Start, int End) token, bool isJson)
     {
         if (token.End == 0 || json[token.Start] == (byte)'n')
         {
-            output.Write("\\N"u8);
+            Append(output, "\\N"u8);
             return;
         }
 
@@ -139,44 +211,82 @@ public sealed class CopyTextRows
         {
             WriteEscaped(output, raw);
         }
-        else if (Utf8String.TryGetUnescaped(raw, out var utf8))
-        {
-            output.Write(utf8);
-        }
         else
         {
-            WriteUnescaped(output, raw);
+            WriteUnescaped(output, raw[1..^1], forCopy: true);
         }
     }
 
-    /// <summary>The text of a JSON string with escapes (<paramref name="quoted"/>, quotes included), COPY-escaped.</summary>
-    private static void WriteUnescaped(IBufferWriter<byte> output, ReadOnlySpan<byte> quoted)
+    /// <summary>
+    /// The text of a JSON string (<paramref name="content"/>: its JSON text between the quotes) as UTF-8, COPY-escaped when
+    /// <paramref name="forCopy"/>. Text without a backslash is copied as it is: JSON allows no raw control character in a
+    /// string, so it holds nothing COPY escapes. Throws <see cref="JsonException"/> on a UTF-16 surrogate without its pair,
+    /// which no UTF-8 text can hold.
+    /// </summary>
+    private static void WriteUnescaped(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> content, bool forCopy)
     {
-        var reader = new Utf8JsonReader(quoted);
-        reader.Read();
-        // Unescaped, a JSON string's UTF-8 is never longer than its escaped text.
-        byte[]? rented = null;
-        Span<byte> buffer = quoted.Length <= 1024 ? stackalloc byte[1024] : (rented = ArrayPool<byte>.Shared.Rent(quoted.Length));
-        try
+        for (var at = content.IndexOf((byte)'\\'); at >= 0; at = content.IndexOf((byte)'\\'))
         {
-            WriteEscaped(output, buffer[..reader.CopyString(buffer)]);
-        }
-        finally
-        {
-            if (rented is not null)
+            Append(output, content[..at]);
+            var length = 2;
+            int character = content[at + 1] switch
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                (byte)'b' => '\b',
+                (byte)'f' => '\f',
+                (byte)'n' => '\n',
+                (byte)'r' => '\r',
+                (byte)'t' => '\t',
+                (byte)'u' => Utf16(content, at, out length),
+                var other => other, // ", \ or /
+            };
+            if (forCopy && character is '\\' or '\t' or '\n' or '\r')
+            {
+                WriteEscaped(output, [(byte)character]);
             }
+            else
+            {
+                var span = output.GetSpan(4);
+                output.Advance(new Rune(character).EncodeToUtf8(span));
+            }
+
+            content = content[(at + length)..];
         }
+
+        Append(output, content);
     }
+
+    /// <summary>The character of the <c>\uXXXX</c> escape at <paramref name="at"/>, or of the surrogate pair that begins there (<paramref name="length"/>: 6 or 12 bytes).</summary>
+    private static int Utf16(ReadOnlySpan<byte> content, int at, out int length)
+    {
+        var unit = Hex(content.Slice(at + 2, 4));
+        length = 6;
+        if (!char.IsSurrogate(unit))
+        {
+            return unit;
+        }
+
+        if (char.IsHighSurrogate(unit) && content.Length >= at + 12 && content[at + 6] == (byte)'\\' && content[at + 7] == (byte)'u'
+            && Hex(content.Slice(at + 8, 4)) is var low && char.IsLowSurrogate(low))
+        {
+            length = 12;
+            return char.ConvertToUtf32(unit, low);
+        }
+
+        throw new JsonException($"a staged record's JSON has the UTF-16 surrogate \\u{(int)unit:X4} without its pair");
+    }
+
+    private static char Hex(ReadOnlySpan<byte> digits) =>
+        Utf8Parser.TryParse(digits, out ushort unit, out var consumed, 'X') && consumed == 4
+            ? (char)unit
+            : throw new JsonException($"a staged record's JSON has a \\u escape without four hexadecimal digits: {Encoding.UTF8.GetString(digits)}");
 
     /// <summary>A value in COPY's text format: backslash, tab, newline and carriage return escaped.</summary>
-    private static void WriteEscaped(IBufferWriter<byte> output, ReadOnlySpan<byte> value)
+    private static void WriteEscaped(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> value)
     {
         for (var at = value.IndexOfAny(CopySpecial); at >= 0; at = value.IndexOfAny(CopySpecial))
         {
-            output.Write(value[..at]);
-            output.Write(value[at] switch
+            Append(output, value[..at]);
+            Append(output, value[at] switch
             {
                 (byte)'\t' => "\\t"u8,
                 (byte)'\n' => "\\n"u8,
@@ -186,11 +296,11 @@ public sealed class CopyTextRows
             value = value[(at + 1)..];
         }
 
-        output.Write(value);
+        Append(output, value);
     }
 
     /// <summary>A .NET string as UTF-8, COPY-escaped.</summary>
-    private static void WriteText(IBufferWriter<byte> output, string text)
+    private static void WriteText(ArrayBufferWriter<byte> output, string text)
     {
         var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
         var length = Encoding.UTF8.GetBytes(text, span);
@@ -204,7 +314,14 @@ public sealed class CopyTextRows
         }
     }
 
-    private static void WriteNumber(IBufferWriter<byte> output, int value)
+    /// <summary>Bytes at the end of the row (on the concrete writer: no interface call per value).</summary>
+    private static void Append(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(output.GetSpan(bytes.Length));
+        output.Advance(bytes.Length);
+    }
+
+    private static void WriteNumber(ArrayBufferWriter<byte> output, int value)
     {
         var span = output.GetSpan(11);
         Utf8Formatter.TryFormat(value, span, out var length);

@@ -23,7 +23,7 @@ public sealed class CopyTextRowsTests
     private static readonly string[] Texts =
     [
         "tab\there\nnew line \\ back\r\n \"quoted\" – Phước", "\\N", "\\", "", "  Đà Lạt\u00A0", "😀 𝔘 emoji", "<b>&amp;'+`</b>",
-        "\u0001\u001f control", "plain ascii", "Hồ sơ đã được tiếp nhận tại Bộ phận Một cửa", new string('x', 1500) + "\t" + string.Concat(Enumerable.Repeat("Đ\\", 800)),
+        "\u0001\u001f\b\f control", "plain ascii", "Hồ sơ đã được tiếp nhận tại Bộ phận Một cửa", new string('x', 1500) + "\t" + string.Concat(Enumerable.Repeat("Đ\\", 800)),
     ];
 
     [Fact]
@@ -58,6 +58,16 @@ public sealed class CopyTextRowsTests
         var actual = output.WrittenSpan.ToArray();
         Assert.Equal(expected.ToString(), Encoding.UTF8.GetString(actual));
         Assert.Equal(Encoding.UTF8.GetBytes(expected.ToString()), actual);
+    }
+
+    [Theory]
+    [InlineData("""{"ghi_chu":"\ud83d x"}""")]
+    [InlineData("""{"ghi_chu":"x \ude00"}""")]
+    public void A_surrogate_without_its_pair_is_refused_with_the_reason(string json)
+    {
+        var record = new ValidRecord("k", new string('a', 64), Encoding.UTF8.GetBytes(json));
+        var error = Assert.Throws<JsonException>(() => new CopyTextRows(Columns).Write(new ArrayBufferWriter<byte>(), record, 0, 0));
+        Assert.Contains("\\u", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A record whose text columns, jsonb column and key carry <paramref name="text"/>, written with <paramref name="encoder"/>.</summary>
