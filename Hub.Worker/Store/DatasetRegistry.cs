@@ -246,12 +246,12 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
 
     /// <summary>
     /// The columns of a table (<paramref name="qualifiedTable"/>, e.g. <see cref="QualifiedTable"/>), in table order,
-    /// with whether each is jsonb; empty when there is no such table.
+    /// with its type; empty when there is no such table.
     /// </summary>
     public static async Task<IReadOnlyList<TableColumn>> TableColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string qualifiedTable, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<TableColumn>(new CommandDefinition(
             """
-            select attname as Name, atttypid = 'jsonb'::regtype as IsJson from pg_attribute
+            select attname as Name, format_type(atttypid, null) as Type from pg_attribute
             where attrelid = to_regclass(@qualifiedTable) and attnum > 0 and not attisdropped
             order by attnum
             """, new { qualifiedTable }, transaction, cancellationToken: cancellationToken))).AsList();
@@ -348,8 +348,8 @@ public sealed class DatasetRegistry(NpgsqlDataSource dataSource, TimeProvider ti
         stored == wanted || (stored, wanted) is ("timestamp with time zone", "timestamptz");
 }
 
-/// <summary>A column of a table, and whether it is jsonb. System columns (<c>_key</c>, <c>_version_from</c>…) start with <c>_</c>.</summary>
-public sealed record TableColumn(string Name, bool IsJson)
+/// <summary>A column of a table and its type (<c>format_type</c>'s name). System columns (<c>_key</c>, <c>_version_from</c>…) start with <c>_</c>.</summary>
+public sealed record TableColumn(string Name, string Type)
 {
     public bool IsSystem => Name.StartsWith('_');
 }

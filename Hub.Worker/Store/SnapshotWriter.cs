@@ -31,12 +31,21 @@ public sealed partial class SnapshotWriter(NpgsqlDataSource dataSource, TimeProv
         activity?.SetTag("hub.run", batch.RunId);
         activity?.SetTag("hub.batch", batch.Sequence);
         var started = Stopwatch.GetTimestamp();
-        var staged = await StageInTransactionAsync(batch, cancellationToken);
+        bool staged;
+        try
+        {
+            staged = await StageInTransactionAsync(batch, binary: true, cancellationToken);
+        }
+        catch (NoBinaryFormException)
+        {
+            staged = await StageInTransactionAsync(batch, binary: false, cancellationToken);
+        }
+
         HubTelemetry.BatchWriteSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         return staged;
     }
 
-    private async Task<bool> StageInTransactionAsync(FetchedBatch batch, CancellationToken cancellationToken)
+    private async Task<bool> StageInTransactionAsync(FetchedBatch batch, bool binary, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -77,7 +86,7 @@ public sealed partial class SnapshotWriter(NpgsqlDataSource dataSource, TimeProv
         if (batch.Records.Count > 0)
         {
             var columns = await StagingTable.EnsureAsync(connection, transaction, batch.RunId, run.TableName, cancellationToken);
-            await StagingTable.CopyAsync(connection, batch.RunId, columns, batch.Sequence, batch.Records, cancellationToken);
+            await StagingTable.CopyAsync(connection, batch.RunId, columns, batch.Sequence, batch.Records, binary, cancellationToken);
         }
 
         if (batch.Rejected.Count > 0)

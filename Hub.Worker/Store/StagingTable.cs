@@ -72,31 +72,72 @@ public static class StagingTable
         connection.ExecuteAsync(new CommandDefinition($"drop table if exists {Of(runId)}", transaction: transaction, cancellationToken: cancellationToken));
 
     /// <summary>
-    /// Loads the valid records of a batch as typed rows with COPY (text format), written by <see cref="CopyTextRows"/>
-    /// from each record's canonical JSON: each top-level property goes to the column of its name, as PostgreSQL's
+    /// Loads the valid records of a batch as typed rows with COPY, written by <see cref="CopyRows"/> from each record's
+    /// canonical JSON: each top-level property goes to the column of its name, as PostgreSQL's
     /// <c>jsonb_populate_record</c> would convert it (a string's text, any other value's JSON text; a jsonb column takes
     /// the JSON value itself); a property without a column (none: records are projected onto the schema) is ignored, a
-    /// column without a property is null.
+    /// column without a property is null. In binary format when <paramref name="binary"/> and the columns' types allow
+    /// it, else in text. Throws <see cref="NoBinaryFormException"/>, with the COPY cancelled (which aborts the
+    /// transaction), when a value has no binary form: the caller stages the batch again, in text.
     /// </summary>
-    public static async Task CopyAsync(NpgsqlConnection connection, Guid runId, IReadOnlyList<TableColumn> columns, int sequence, IReadOnlyList<ValidRecord> records, CancellationToken cancellationToken)
+    public static async Task CopyAsync(NpgsqlConnection connection, Guid runId, IReadOnlyList<TableColumn> columns, int sequence, IReadOnlyList<ValidRecord> records, bool binary, CancellationToken cancellationToken)
     {
-        var rows = new CopyTextRows(columns);
-        var names = string.Concat(columns.Select(c => DatasetRegistry.Quote(c.Name) + ", "));
-        await using var writer = (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync($"copy {Of(runId)} ({names}_key, _hash, _sequence, _ordinal, _changed, _deleted) from stdin", cancellationToken);
-        // The rows go to the COPY stream under the text writer as UTF-8 bytes, some rows at a time (a whole batch would be
-        // a large object for every batch); the writer itself is given no text, and ends the COPY when disposed.
-        var stream = writer.BaseStream;
+        var rows = new CopyRows(columns);
+        var copy = $"copy {Of(runId)} ({string.Concat(columns.Select(c => DatasetRegistry.Quote(c.Name) + ", "))}_key, _hash, _sequence, _ordinal, _changed, _deleted) from stdin";
+        // The rows go to the COPY stream as bytes, some rows at a time (a whole batch would be a large object for every
+        // batch).
         var buffer = new ArrayBufferWriter<byte>(CopyChunkBytes + 4096);
-        for (var ordinal = 0; ordinal < records.Count; ordinal++)
+        if (binary && rows.HasBinaryForm)
         {
-            rows.Write(buffer, records[ordinal], sequence, ordinal);
-            if (buffer.WrittenCount >= CopyChunkBytes)
+            await using var stream = await connection.BeginRawBinaryCopyAsync($"{copy} (format binary)", cancellationToken);
+            try
             {
-                await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
-                buffer.ResetWrittenCount();
+                buffer.Write(CopyRows.BinaryHeader);
+                for (var ordinal = 0; ordinal < records.Count; ordinal++)
+                {
+                    if (!rows.TryWriteBinary(buffer, records[ordinal], sequence, ordinal))
+                    {
+                        throw new NoBinaryFormException(runId, sequence);
+                    }
+
+                    await FlushAsync(stream, buffer, CopyChunkBytes, cancellationToken);
+                }
+
+                buffer.Write(CopyRows.BinaryTrailer);
+                await FlushAsync(stream, buffer, 0, cancellationToken);
             }
+            catch
+            {
+                // Ended without its trailer the COPY would fail with an error of its own, in place of this one.
+                await stream.CancelAsync();
+                throw;
+            }
+
+            return;
         }
 
-        await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
+        // The text writer is given no text: the rows go to its base stream, and disposing it ends the COPY.
+        await using var writer = (NpgsqlCopyTextWriter)await connection.BeginTextImportAsync(copy, cancellationToken);
+        for (var ordinal = 0; ordinal < records.Count; ordinal++)
+        {
+            rows.WriteText(buffer, records[ordinal], sequence, ordinal);
+            await FlushAsync(writer.BaseStream, buffer, CopyChunkBytes, cancellationToken);
+        }
+
+        await FlushAsync(writer.BaseStream, buffer, 0, cancellationToken);
+    }
+
+    /// <summary>Writes the buffered rows to the COPY stream once they are <paramref name="atLeast"/> bytes.</summary>
+    private static async ValueTask FlushAsync(Stream stream, ArrayBufferWriter<byte> buffer, int atLeast, CancellationToken cancellationToken)
+    {
+        if (buffer.WrittenCount >= atLeast)
+        {
+            await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
+            buffer.ResetWrittenCount();
+        }
     }
 }
+
+/// <summary>A value of a staged batch has no binary form (<see cref="CopyBinaryValues"/>): the batch is staged in text.</summary>
+public sealed class NoBinaryFormException(Guid runId, int sequence)
+    : Exception($"run {runId}, batch {sequence}: a value has no binary form; the batch is staged in COPY's text format");

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Buffers.Text;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Hub.Core.Messages;
@@ -7,15 +9,28 @@ using Hub.Core.Messages;
 namespace Hub.Worker.Store;
 
 /// <summary>
-/// The rows of a run's staging table in COPY's text format, written as UTF-8 straight from each record's canonical JSON
+/// The rows of a run's staging table for COPY, written as bytes straight from each record's canonical JSON
 /// (<see cref="ValidRecord.Json"/>), without a .NET string per value. Each top-level property goes to the column of its
 /// name, as PostgreSQL's <c>jsonb_populate_record</c> would convert it: a string's text, any other value's JSON text,
 /// and a jsonb column takes the JSON value itself; a property without a column is ignored; a column without a property,
-/// or whose property is null, is <c>\N</c>. A string without backslash escapes is copied as its bytes (JSON allows no
-/// raw control character in a string, so it holds nothing COPY escapes); an escaped one is unescaped first.
+/// or whose property is null, is null.
+/// <list type="bullet">
+/// <item>In COPY's text format (<see cref="WriteText"/>), which PostgreSQL converts with each column type's input
+/// function. A string without backslash escapes is copied as its bytes (JSON allows no raw control character in a
+/// string, so it holds nothing COPY escapes); an escaped one is unescaped first.</item>
+/// <item>In COPY's binary format (<see cref="TryWriteBinary"/>), converted here when the value has a form
+/// <see cref="CopyBinaryValues"/> writes exactly as the input function would read its text: PostgreSQL then parses no
+/// date, time or number, which was its largest cost in staging a batch.</item>
+/// </list>
 /// </summary>
-public sealed class CopyTextRows
+public sealed class CopyRows
 {
+    /// <summary>The binary format's header: signature, flags and header extension length.</summary>
+    public static ReadOnlySpan<byte> BinaryHeader => [(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', (byte)'\n', 0xff, (byte)'\r', (byte)'\n', 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    /// <summary>The binary format's trailer: a field count of -1.</summary>
+    public static ReadOnlySpan<byte> BinaryTrailer => [0xff, 0xff];
+
     private static readonly SearchValues<byte> CopySpecial = SearchValues.Create("\\\t\n\r"u8);
     private static readonly SearchValues<byte> JsonSpace = SearchValues.Create(" \t\n\r"u8);
     private static readonly SearchValues<byte> StringStop = SearchValues.Create("\"\\"u8);
@@ -33,10 +48,15 @@ public sealed class CopyTextRows
     /// <summary>Where each column's value lies in the record being written (its JSON token); (0, 0) when it has none.</summary>
     private readonly (int Start, int End)[] values;
 
-    public CopyTextRows(IReadOnlyList<TableColumn> columns)
+    /// <summary>The type of each column, as far as the binary format needs it.</summary>
+    private readonly ColumnKind[] kinds;
+
+    public CopyRows(IReadOnlyList<TableColumn> columns)
     {
         ArgumentNullException.ThrowIfNull(columns);
         this.columns = columns;
+        kinds = [.. columns.Select(c => KindOf(c.Type))];
+        HasBinaryForm = !kinds.Contains(ColumnKind.Other);
         sorted = [.. columns.Select((c, i) => (c.Name, i)).OrderBy(c => c.Name, StringComparer.Ordinal).Select(c => (Encoding.UTF8.GetBytes(c.Name), c.i))];
         positions = new Dictionary<string, int>(columns.Count, StringComparer.Ordinal);
         for (var i = 0; i < sorted.Length; i++)
@@ -47,12 +67,15 @@ public sealed class CopyTextRows
         values = new (int, int)[columns.Count];
     }
 
+    /// <summary>False when a column has a type the binary rows cannot be written for: every batch then goes in text.</summary>
+    public bool HasBinaryForm { get; }
+
     /// <summary>
-    /// Writes one row: the data columns, then <c>_key</c>, <c>_hash</c>, <c>_sequence</c>, <c>_ordinal</c>,
+    /// Writes one row in text format: the data columns, then <c>_key</c>, <c>_hash</c>, <c>_sequence</c>, <c>_ordinal</c>,
     /// <c>_changed</c> (false, with empty data columns, for a record without JSON: unchanged since the published version)
     /// and <c>_deleted</c> (true, with empty data columns, for a deletion of the key).
     /// </summary>
-    public void Write(ArrayBufferWriter<byte> output, ValidRecord record, int sequence, int ordinal)
+    public void WriteText(ArrayBufferWriter<byte> output, ValidRecord record, int sequence, int ordinal)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(record);
@@ -68,19 +91,192 @@ public sealed class CopyTextRows
             Locate(json);
             for (var i = 0; i < columns.Count; i++)
             {
-                WriteValue(output, json, values[i], columns[i].IsJson);
+                WriteValue(output, json, values[i], kinds[i] == ColumnKind.Json);
                 Append(output, "\t"u8);
             }
         }
 
-        WriteText(output, record.Key);
+        WriteString(output, record.Key);
         Append(output, "\t"u8);
-        WriteText(output, record.Hash);
+        WriteString(output, record.Hash);
         Append(output, "\t"u8);
         WriteNumber(output, sequence);
         Append(output, "\t"u8);
         WriteNumber(output, ordinal);
         Append(output, record.Deleted ? "\tt\tt\n"u8 : record.Json is null ? "\tf\tf\n"u8 : "\tt\tf\n"u8);
+    }
+
+    /// <summary>
+    /// Writes the row <see cref="WriteText"/> writes, in binary format (<see cref="HasBinaryForm"/> must be true). Returns
+    /// false, with part of the row written, when a value has no form <see cref="CopyBinaryValues"/> writes: the batch is
+    /// then written in text.
+    /// </summary>
+    public bool TryWriteBinary(ArrayBufferWriter<byte> output, ValidRecord record, int sequence, int ordinal)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(record);
+        var fields = output.GetSpan(2);
+        BinaryPrimitives.WriteInt16BigEndian(fields, (short)(columns.Count + 6));
+        output.Advance(2);
+        if (record.Json is not { } json)
+        {
+            for (var i = 0; i < columns.Count; i++)
+            {
+                Append(output, [0xff, 0xff, 0xff, 0xff]);
+            }
+        }
+        else
+        {
+            Locate(json);
+            for (var i = 0; i < columns.Count; i++)
+            {
+                if (!TryWriteBinaryValue(output, json, values[i], kinds[i]))
+                {
+                    return false;
+                }
+            }
+        }
+
+        WriteBinaryString(output, record.Key);
+        WriteBinaryString(output, record.Hash);
+        WriteInt4(output, sequence);
+        WriteInt4(output, ordinal);
+        Append(output, record.Deleted ? [0, 0, 0, 1, 1, 0, 0, 0, 1, 1] : record.Json is null ? [0, 0, 0, 1, 0, 0, 0, 0, 1, 0] : [0, 0, 0, 1, 1, 0, 0, 0, 1, 0]);
+        return true;
+    }
+
+    private static bool TryWriteBinaryValue(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> json, (int Start, int End) token, ColumnKind kind)
+    {
+        if (token.End == 0 || json[token.Start] == (byte)'n')
+        {
+            Append(output, [0xff, 0xff, 0xff, 0xff]);
+            return true;
+        }
+
+        var raw = json[token.Start..token.End];
+        switch (kind)
+        {
+            case ColumnKind.Text:
+                var start = output.WrittenCount;
+                output.GetSpan(4);
+                output.Advance(4);
+                if (raw[0] == (byte)'"')
+                {
+                    WriteUnescaped(output, raw[1..^1], forCopy: false);
+                }
+                else
+                {
+                    Append(output, raw);
+                }
+
+                BinaryPrimitives.WriteInt32BigEndian(MemoryMarshal.AsMemory(output.WrittenMemory).Span[start..], output.WrittenCount - start - 4);
+                return true;
+            case ColumnKind.Json:
+                var header = output.GetSpan(5);
+                BinaryPrimitives.WriteInt32BigEndian(header, raw.Length + 1);
+                header[4] = 1; // jsonb's binary version
+                output.Advance(5);
+                Append(output, raw);
+                return true;
+            case ColumnKind.Numeric:
+                var span = output.GetSpan(4 + CopyBinaryValues.NumericBytes(raw.Length));
+                var length = CopyBinaryValues.TryNumeric(raw, span[4..]);
+                BinaryPrimitives.WriteInt32BigEndian(span, length);
+                output.Advance(4 + length);
+                return length > 0;
+            case ColumnKind.Int8:
+                return TryWriteFixed(output, 8, raw, CopyBinaryValues.TryInt8);
+            case ColumnKind.Boolean:
+                return TryWriteFixed(output, 1, raw, CopyBinaryValues.TryBoolean);
+            default:
+                // A date or a date-time: the text of a string, whose escapes (the canonical JSON writes '+' as \u002B)
+                // are ASCII characters; one longer than any such value is refused.
+                Span<byte> text = stackalloc byte[40];
+                return raw[0] == (byte)'"' && TryUnescapeAscii(raw[1..^1], text, out var textLength)
+                    && TryWriteFixed(output, kind == ColumnKind.Date ? 4 : 8, text[..textLength], kind == ColumnKind.Date ? CopyBinaryValues.TryDate : CopyBinaryValues.TryTimestamptz);
+        }
+    }
+
+    /// <summary>A value of <paramref name="size"/> bytes, with its length, written by <paramref name="write"/> from <paramref name="source"/>.</summary>
+    private static bool TryWriteFixed(ArrayBufferWriter<byte> output, int size, ReadOnlySpan<byte> source, FixedWriter write)
+    {
+        var field = output.GetSpan(4 + size);
+        BinaryPrimitives.WriteInt32BigEndian(field, size);
+        output.Advance(4 + size);
+        return write(source, field.Slice(4, size));
+    }
+
+    private delegate bool FixedWriter(ReadOnlySpan<byte> source, Span<byte> output);
+
+    /// <summary>The text of a short JSON string (<paramref name="content"/>, between its quotes) made only of ASCII characters, unescaped into <paramref name="text"/>.</summary>
+    private static bool TryUnescapeAscii(ReadOnlySpan<byte> content, Span<byte> text, out int length)
+    {
+        length = 0;
+        for (var at = 0; at < content.Length; length++)
+        {
+            if (length == text.Length)
+            {
+                return false;
+            }
+
+            if (content[at] != (byte)'\\')
+            {
+                text[length] = content[at++];
+            }
+            else if (at + 6 <= content.Length && content[at + 1] == (byte)'u' && Hex(content.Slice(at + 2, 4)) is var unit && unit < 0x80)
+            {
+                text[length] = (byte)unit;
+                at += 6;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static ColumnKind KindOf(string type) => type switch
+    {
+        "text" => ColumnKind.Text,
+        "jsonb" => ColumnKind.Json,
+        "bigint" => ColumnKind.Int8,
+        "numeric" => ColumnKind.Numeric,
+        "boolean" => ColumnKind.Boolean,
+        "date" => ColumnKind.Date,
+        "timestamp with time zone" => ColumnKind.Timestamptz,
+        _ => ColumnKind.Other,
+    };
+
+    private enum ColumnKind
+    {
+        Other,
+        Text,
+        Json,
+        Int8,
+        Numeric,
+        Boolean,
+        Date,
+        Timestamptz,
+    }
+
+    /// <summary>A .NET string as a binary text value: its length, then its UTF-8.</summary>
+    private static void WriteBinaryString(ArrayBufferWriter<byte> output, string text)
+    {
+        var span = output.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(text.Length));
+        var length = Encoding.UTF8.GetBytes(text, span[4..]);
+        BinaryPrimitives.WriteInt32BigEndian(span, length);
+        output.Advance(4 + length);
+    }
+
+    /// <summary>An integer value of 4 bytes, with its length.</summary>
+    private static void WriteInt4(ArrayBufferWriter<byte> output, int value)
+    {
+        var span = output.GetSpan(8);
+        BinaryPrimitives.WriteInt32BigEndian(span, 4);
+        BinaryPrimitives.WriteInt32BigEndian(span[4..], value);
+        output.Advance(8);
     }
 
     /// <summary>
@@ -300,7 +496,7 @@ public sealed class CopyTextRows
     }
 
     /// <summary>A .NET string as UTF-8, COPY-escaped.</summary>
-    private static void WriteText(ArrayBufferWriter<byte> output, string text)
+    private static void WriteString(ArrayBufferWriter<byte> output, string text)
     {
         var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
         var length = Encoding.UTF8.GetBytes(text, span);
