@@ -24,10 +24,10 @@ public sealed class NJsonSchemaValidator : IRecordValidator
         {
             errors = schema.Validate(record.GetRawText());
         }
-        catch (Exception e) when (e is InvalidCastException or OverflowException or FormatException)
+        catch (Exception e) when (e is InvalidCastException or OverflowException or FormatException or Newtonsoft.Json.JsonReaderException)
         {
-            // NJsonSchema fails on some values (an integer beyond 64 bits, a number beyond decimal's range): the record is
-            // rejected, not the run.
+            // NJsonSchema fails on some values (an integer beyond 64 bits, a number beyond decimal's range, an integer too
+            // long for Newtonsoft's reader to parse at all): the record is rejected, not the run.
             return [$"#: the record could not be validated ({e.Message}); the usual cause is an integer of more than 64 bits (beyond ±9,223,372,036,854,775,807) or a number beyond about ±7.9e28"];
         }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using System.Globalization;
 
 namespace Hub.Worker.Store;
 
@@ -7,7 +8,7 @@ namespace Hub.Worker.Store;
 /// The JSON values whose PostgreSQL binary form the worker can write itself, exactly as the server would store the value
 /// from its text (the forms a valid record nearly always takes): an integer for <c>bigint</c>, a number for
 /// <c>numeric</c>, <c>true</c>/<c>false</c> for <c>boolean</c>, a <c>YYYY-MM-DD</c> string for <c>date</c> and an
-/// RFC 3339 string with an offset and at most six fraction digits for <c>timestamptz</c>. Any other value is refused
+/// RFC 3339 string with an offset for <c>timestamptz</c>. Any other value is refused
 /// (false), and the batch is then staged in COPY's text format, where PostgreSQL's own input functions read it.
 /// </summary>
 public static class CopyBinaryValues
@@ -59,9 +60,9 @@ public static class CopyBinaryValues
     }
 
     /// <summary>
-    /// <c>timestamptz</c>: the text of a JSON string, <c>YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)</c>, as the microseconds
-    /// since 2000-01-01 UTC (8 bytes). PostgreSQL reads a second 60, an hour 24 or more than six fraction digits its own
-    /// way, so they are refused here.
+    /// <c>timestamptz</c>: the text of a JSON string, <c>YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)</c>, as the
+    /// microseconds since 2000-01-01 UTC (8 bytes). PostgreSQL reads a second 60 or an hour 24 its own way, so they are
+    /// refused here.
     /// </summary>
     public static bool TryTimestamptz(ReadOnlySpan<byte> text, Span<byte> output)
     {
@@ -74,20 +75,17 @@ public static class CopyBinaryValues
         }
 
         var rest = text[19..];
-        var fraction = 0;
+        long fraction = 0;
         if (rest.Length > 0 && rest[0] == (byte)'.')
         {
             var digits = rest[1..].IndexOfAnyExceptInRange((byte)'0', (byte)'9');
-            if (digits is < 1 or > 6 || !TryDigits(rest.Slice(1, digits), out fraction))
+            if (digits < 1)
             {
                 return false;
             }
 
-            for (var i = digits; i < 6; i++)
-            {
-                fraction *= 10;
-            }
-
+            // As PostgreSQL reads a fraction of a second: a double (strtod), times a million, rounded half to even (rint).
+            fraction = (long)Math.Round(double.Parse(rest[..(1 + digits)], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture) * 1_000_000, MidpointRounding.ToEven);
             rest = rest[(1 + digits)..];
         }
 
