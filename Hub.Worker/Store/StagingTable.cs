@@ -76,9 +76,9 @@ public static class StagingTable
     /// canonical JSON: each top-level property goes to the column of its name, as PostgreSQL's
     /// <c>jsonb_populate_record</c> would convert it (a string's text, any other value's JSON text; a jsonb column takes
     /// the JSON value itself); a property without a column (none: records are projected onto the schema) is ignored, a
-    /// column without a property is null. In binary format when <paramref name="binary"/> and the columns' types allow
-    /// it, else in text. Throws <see cref="NoBinaryFormException"/>, with the COPY cancelled (which aborts the
-    /// transaction), when a value has no binary form: the caller stages the batch again, in text.
+    /// column without a property is null. In binary format when <paramref name="binary"/>, the columns' types allow it and
+    /// the batch's first row has a binary form, else in text. Throws <see cref="NoBinaryFormException"/>, with the COPY
+    /// cancelled (which aborts the transaction), when a later value has none: the caller stages the batch again, in text.
     /// </summary>
     public static async Task CopyAsync(NpgsqlConnection connection, Guid runId, IReadOnlyList<TableColumn> columns, int sequence, IReadOnlyList<ValidRecord> records, bool binary, CancellationToken cancellationToken)
     {
@@ -87,33 +87,38 @@ public static class StagingTable
         // The rows go to the COPY stream as bytes, some rows at a time (a whole batch would be a large object for every
         // batch).
         var buffer = new ArrayBufferWriter<byte>(CopyChunkBytes + 4096);
-        if (binary && rows.HasBinaryForm)
+        if (binary && rows.HasBinaryForm && records.Count > 0)
         {
-            await using var stream = await connection.BeginRawBinaryCopyAsync($"{copy} (format binary)", cancellationToken);
-            try
+            // The first row decides: a dataset whose values have no binary form goes to text without a COPY to cancel.
+            buffer.Write(CopyRows.BinaryHeader);
+            if (rows.TryWriteBinary(buffer, records[0], sequence, 0))
             {
-                buffer.Write(CopyRows.BinaryHeader);
-                for (var ordinal = 0; ordinal < records.Count; ordinal++)
+                await using var stream = await connection.BeginRawBinaryCopyAsync($"{copy} (format binary)", cancellationToken);
+                try
                 {
-                    if (!rows.TryWriteBinary(buffer, records[ordinal], sequence, ordinal))
+                    for (var ordinal = 1; ordinal < records.Count; ordinal++)
                     {
-                        throw new NoBinaryFormException(runId, sequence);
+                        await FlushAsync(stream, buffer, CopyChunkBytes, cancellationToken);
+                        if (!rows.TryWriteBinary(buffer, records[ordinal], sequence, ordinal))
+                        {
+                            throw new NoBinaryFormException(runId, sequence);
+                        }
                     }
 
-                    await FlushAsync(stream, buffer, CopyChunkBytes, cancellationToken);
+                    buffer.Write(CopyRows.BinaryTrailer);
+                    await FlushAsync(stream, buffer, 0, cancellationToken);
+                }
+                catch
+                {
+                    // Ended without its trailer the COPY would fail with an error of its own, in place of this one.
+                    await stream.CancelAsync();
+                    throw;
                 }
 
-                buffer.Write(CopyRows.BinaryTrailer);
-                await FlushAsync(stream, buffer, 0, cancellationToken);
-            }
-            catch
-            {
-                // Ended without its trailer the COPY would fail with an error of its own, in place of this one.
-                await stream.CancelAsync();
-                throw;
+                return;
             }
 
-            return;
+            buffer.ResetWrittenCount();
         }
 
         // The text writer is given no text: the rows go to its base stream, and disposing it ends the COPY.

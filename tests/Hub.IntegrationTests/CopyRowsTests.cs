@@ -114,10 +114,11 @@ public sealed class CopyRowsTests(HubFixture hub)
         var inText = new List<string>();
         for (var i = 0; i < TypedValues.Length; i++)
         {
-            // One batch a value, as the writer stages them: in binary, or again in text when a value has no binary form.
-            // As the checker writes it: canonical JSON, which escapes non-ASCII and '+' (in an offset: \u002B07:00).
+            // One batch a value, after a first row that has a binary form, as the writer stages them: in binary, or again
+            // in text when a value has no binary form. The value as the checker writes it: canonical JSON, which escapes
+            // non-ASCII and '+' (in an offset: \u002B07:00).
             using var record = JsonDocument.Parse($"{{{TypedValues[i].Property}}}");
-            var batch = new[] { new ValidRecord($"k{i:00}", new string('a', 64), RecordHash.CanonicalJson(record.RootElement)) };
+            ValidRecord[] batch = [new($"k{i:00}a", new string('a', 64), """{"t":"first"}"""u8.ToArray()), new($"k{i:00}b", new string('a', 64), RecordHash.CanonicalJson(record.RootElement))];
             try
             {
                 await StagingTable.CopyAsync(connection, binaryRun, columns, i, batch, binary: true, CancellationToken.None);
@@ -131,13 +132,19 @@ public sealed class CopyRowsTests(HubFixture hub)
             await StagingTable.CopyAsync(connection, textRun, columns, i, batch, binary: false, CancellationToken.None);
         }
 
-        await StagingTable.CopyAsync(connection, binaryRun, columns, 99, [new ValidRecord("unchanged", new string('b', 64), null), ValidRecord.Deletion("deleted")], binary: true, CancellationToken.None);
-        await StagingTable.CopyAsync(connection, textRun, columns, 99, [new ValidRecord("unchanged", new string('b', 64), null), ValidRecord.Deletion("deleted")], binary: false, CancellationToken.None);
+        // A batch whose first row has no binary form goes to text without a COPY to cancel; and rows without values.
+        ValidRecord[] last =
+        [
+            new("z1", new string('c', 64), """{"d":"2021-4-5"}"""u8.ToArray()), new("z2", new string('c', 64), """{"d":"2021-04-05"}"""u8.ToArray()),
+            new("unchanged", new string('b', 64), null), ValidRecord.Deletion("deleted"),
+        ];
+        await StagingTable.CopyAsync(connection, binaryRun, columns, 99, last, binary: true, CancellationToken.None);
+        await StagingTable.CopyAsync(connection, textRun, columns, 99, last, binary: false, CancellationToken.None);
 
         Assert.Equal(TypedValues.Where(v => !v.Binary).Select(v => v.Property), inText);
         var binaryRows = (await connection.QueryAsync<string>($"select staged::text from {StagingTable.Of(binaryRun)} staged order by _key")).ToList();
         var textRows = (await connection.QueryAsync<string>($"select staged::text from {StagingTable.Of(textRun)} staged order by _key")).ToList();
-        Assert.Equal(TypedValues.Length + 2, textRows.Count);
+        Assert.Equal((2 * TypedValues.Length) + last.Length, textRows.Count);
         Assert.Equal(textRows, binaryRows);
     }
 

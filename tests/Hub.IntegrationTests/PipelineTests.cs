@@ -83,15 +83,16 @@ public sealed class PipelineTests(HubFixture hub)
             new Dictionary<string, object?> { ["ma"] = "A2", ["ghi_chu"] = null, ["so"] = -0.5m, ["dem"] = 0, ["co"] = false },
             new Dictionary<string, object?> { ["ma"] = "A\t3\\N", ["ghi_chu"] = "\\N", ["chi_tiet"] = new Dictionary<string, object?>(), ["nhan"] = Array.Empty<object>() },
         };
-        // A first batch of seven records, staged in binary; then a date-time with a space for its 'T', valid, which the
-        // worker does not write in binary: its batch is staged again in text, where PostgreSQL reads it.
-        sent.AddRange(Enumerable.Range(1, 4).Select(i => new Dictionary<string, object?> { ["ma"] = $"B{i}", ["dem"] = i }));
+        // A first batch of seven records, staged in binary; then a second one whose second record has a date-time with a
+        // space for its 'T', valid, which the worker does not write in binary: that batch is staged again in text, where
+        // PostgreSQL reads it.
+        sent.AddRange(Enumerable.Range(1, 5).Select(i => new Dictionary<string, object?> { ["ma"] = $"B{i}", ["dem"] = i }));
         sent.Add(new Dictionary<string, object?> { ["ma"] = "A4", ["luc"] = "2025-03-01 08:00:00.123456+07:00", ["ngay"] = "1999-12-31", ["so"] = 1.5e300 });
         TestAgency.Serve(hub.Agency, "it-typed", sent);
 
         var run = await hub.SyncAsync("it-typed");
 
-        Assert.Equal(("succeeded", 8L), (run.Status, run.Inserted));
+        Assert.Equal(("succeeded", 9L), (run.Status, run.Inserted));
         var read = (await ReadAllAsync("it-typed")).ToDictionary(r => r.GetProperty("ma").GetString()!);
         foreach (var record in sent.Cast<Dictionary<string, object?>>())
         {
