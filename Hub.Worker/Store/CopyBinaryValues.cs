@@ -8,8 +8,8 @@ namespace Hub.Worker.Store;
 /// The JSON values whose PostgreSQL binary form the worker can write itself, exactly as the server would store the value
 /// from its text (the forms a valid record nearly always takes): an integer for <c>bigint</c>, a number for
 /// <c>numeric</c>, <c>true</c>/<c>false</c> for <c>boolean</c>, a <c>YYYY-MM-DD</c> string for <c>date</c> and an
-/// RFC 3339 string with an offset for <c>timestamptz</c>. Any other value is refused
-/// (false), and the batch is then staged in COPY's text format, where PostgreSQL's own input functions read it.
+/// RFC 3339 string with an offset for <c>timestamptz</c>. Any other value is refused (false), and the batch is then
+/// staged in COPY's text format, where PostgreSQL's own input functions read it.
 /// </summary>
 public static class CopyBinaryValues
 {
