@@ -50,7 +50,7 @@ var push = await HubSteps.PushLatencyAsync(api, options);
 Console.WriteLine(push.Describe());
 
 // 4. Read throughput under wrk, after 3 s of the same load that are not counted: the API's steady state, not its JIT
-// warming up (since the bench no longer polls the API during the syncs, the reads were its first load).
+// warming up.
 var reads = $"{options.Api}/api/datasets/{options.Dataset}/records?limit=100";
 HubSteps.ReadThroughput(reads, 3);
 var read = HubSteps.ReadThroughput(reads, options.ReadSeconds);
