@@ -51,6 +51,9 @@ public sealed class CopyRows
     /// <summary>The type of each column, as far as the binary format needs it.</summary>
     private readonly ColumnKind[] kinds;
 
+    /// <summary>Room for a string decoded on its own: a property name out of order, the text of a date or a date-time.</summary>
+    private readonly ArrayBufferWriter<byte> decoded = new(64);
+
     public CopyRows(IReadOnlyList<TableColumn> columns)
     {
         ArgumentNullException.ThrowIfNull(columns);
@@ -145,7 +148,7 @@ public sealed class CopyRows
         return true;
     }
 
-    private static bool TryWriteBinaryValue(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> json, (int Start, int End) token, ColumnKind kind)
+    private bool TryWriteBinaryValue(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> json, (int Start, int End) token, ColumnKind kind)
     {
         if (token.End == 0 || json[token.Start] == (byte)'n')
         {
@@ -189,11 +192,16 @@ public sealed class CopyRows
             case ColumnKind.Boolean:
                 return TryWriteFixed(output, 1, raw, CopyBinaryValues.TryBoolean);
             default:
-                // A date or a date-time: the text of a string, whose escapes (the canonical JSON writes '+' as \u002B)
-                // are ASCII characters; one longer than any such value is refused.
-                Span<byte> text = stackalloc byte[40];
-                return raw[0] == (byte)'"' && TryUnescapeAscii(raw[1..^1], text, out var textLength)
-                    && TryWriteFixed(output, kind == ColumnKind.Date ? 4 : 8, text[..textLength], kind == ColumnKind.Date ? CopyBinaryValues.TryDate : CopyBinaryValues.TryTimestamptz);
+                // A date or a date-time: the text of a string, decoded (the canonical JSON writes the '+' of an offset as
+                // \u002B).
+                if (raw[0] != (byte)'"')
+                {
+                    return false;
+                }
+
+                decoded.ResetWrittenCount();
+                WriteUnescaped(decoded, raw[1..^1], forCopy: false);
+                return TryWriteFixed(output, kind == ColumnKind.Date ? 4 : 8, decoded.WrittenSpan, kind == ColumnKind.Date ? CopyBinaryValues.TryDate : CopyBinaryValues.TryTimestamptz);
         }
     }
 
@@ -207,35 +215,6 @@ public sealed class CopyRows
     }
 
     private delegate bool FixedWriter(ReadOnlySpan<byte> source, Span<byte> output);
-
-    /// <summary>The text of a short JSON string (<paramref name="content"/>, between its quotes) made only of ASCII characters, unescaped into <paramref name="text"/>.</summary>
-    private static bool TryUnescapeAscii(ReadOnlySpan<byte> content, Span<byte> text, out int length)
-    {
-        length = 0;
-        for (var at = 0; at < content.Length; length++)
-        {
-            if (length == text.Length)
-            {
-                return false;
-            }
-
-            if (content[at] != (byte)'\\')
-            {
-                text[length] = content[at++];
-            }
-            else if (at + 6 <= content.Length && content[at + 1] == (byte)'u' && Hex(content.Slice(at + 2, 4)) is var unit && unit < 0x80)
-            {
-                text[length] = (byte)unit;
-                at += 6;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 
     private static ColumnKind KindOf(string type) => type switch
     {
@@ -327,7 +306,7 @@ public sealed class CopyRows
         }
 
         // Out of order (a property given twice), escaped, or a property without a column.
-        var decoded = new ArrayBufferWriter<byte>(name.Length);
+        decoded.ResetWrittenCount();
         WriteUnescaped(decoded, name, forCopy: false);
         if (positions.TryGetValue(Encoding.UTF8.GetString(decoded.WrittenSpan), out var position))
         {
