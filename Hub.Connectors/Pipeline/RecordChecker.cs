@@ -15,6 +15,8 @@ namespace Hub.Connectors.Pipeline;
 /// </summary>
 public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator validator, PersonalDataGuard guard)
 {
+    private readonly StoreLimits limits = new(dataset.Schema);
+
     public DatasetDefinition Dataset { get; } = dataset;
 
     /// <summary>
@@ -114,6 +116,11 @@ public sealed class RecordChecker(DatasetDefinition dataset, IRecordValidator va
         }
 
         var schemaErrors = validator.Validate(record);
+        if (schemaErrors.Count == 0)
+        {
+            schemaErrors = limits.Check(record);
+        }
+
         if (mapped.Errors.Count > 0 || schemaErrors.Count > 0)
         {
             return (null, new RejectedRecord(mapped.Key, mapped.Source.GetRawText(), [.. mapped.Errors, .. schemaErrors]));

@@ -95,6 +95,33 @@ public class RecordCheckerTests
         Assert.Contains(rejected.Errors, e => e.Contains("could not be validated", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("\"dien_tich\":1e-20000", "#/dien_tich: the number 1e-20000 is beyond what the store holds")]
+    [InlineData("\"dien_tich\":0.0e-16384", "#/dien_tich: the number 0.0e-16384 is beyond")]
+    [InlineData("\"ranh_gioi\":{\"toa_do\":[108.9,{\"z\":-1E-16400}]}", "#/ranh_gioi/toa_do/1/z: the number -1E-16400 is beyond")]
+    public void A_number_the_store_cannot_hold_rejects_its_record_with_where_it_is(string field, string reason)
+    {
+        var text = $$"""{"ten_xa":"Phường Đô Vinh","ma_xa":"22738",{{field}}}""";
+
+        var (valid, rejected) = Checker.Check(Json(text));
+
+        Assert.Null(valid);
+        Assert.Equal(text, rejected!.Json);
+        Assert.StartsWith(reason, Assert.Single(rejected.Errors), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"dien_tich\":1e-16383")]
+    [InlineData("\"dien_tich\":-12345.678e-16375")]
+    [InlineData("\"ranh_gioi\":{\"toa_do\":[108.9,1e131071]}")]
+    public void A_number_the_store_holds_is_kept(string field)
+    {
+        var (valid, rejected) = Checker.Check(Json($$"""{"ten_xa":"Phường Đô Vinh","ma_xa":"22738",{{field}}}"""));
+
+        Assert.Null(rejected);
+        Assert.NotNull(valid);
+    }
+
     [Fact]
     public void Batches_keep_the_order_and_size_and_count_what_they_hold()
     {
