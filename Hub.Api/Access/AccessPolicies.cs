@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Hub.Worker.Access;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -59,6 +60,10 @@ public static class AccessPolicies
     /// <summary>The agency of an agency key, or null for a staff key.</summary>
     public static string? AgencyOf(ClaimsPrincipal user) =>
         user.IsInRole(KeyRoles.Agency) ? user.Identity?.Name : null;
+
+    /// <summary>The answer to an agency key used on <paramref name="subject"/> (a dataset, a run) of another agency.</summary>
+    public static ProblemHttpResult OtherAgency(string agency, string subject) =>
+        TypedResults.Problem($"the key belongs to agency '{agency}'; {subject} is managed by another agency", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
 
     /// <summary>Who acted, as recorded with a waiver or a confirmation: the key's holder and its id.</summary>
     public static string Signature(ClaimsPrincipal user) =>

@@ -103,7 +103,7 @@ public static class FreshnessApi
 
         if (AccessPolicies.AgencyOf(user) is { } agency && owed.Count > 0 && owed[0].AgencyCode != agency)
         {
-            return TypedResults.Problem($"the key belongs to agency '{agency}'; dataset '{body.Dataset}' is managed by another agency", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
+            return AccessPolicies.OtherAgency(agency, $"dataset '{body.Dataset}'");
         }
 
         if (!owed.Any(o => o.Period == period.Id))

@@ -39,7 +39,7 @@ public static class IngestApi
 
         if (!string.Equals(entry.Dataset.AgencyCode, agency, StringComparison.Ordinal))
         {
-            return Problem(StatusCodes.Status403Forbidden, "Forbidden", $"the key belongs to agency '{agency}'; dataset '{dataset}' is managed by another agency");
+            return AccessPolicies.OtherAgency(agency!, $"dataset '{dataset}'");
         }
 
         var mediaType = context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();

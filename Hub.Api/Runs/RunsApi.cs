@@ -39,7 +39,7 @@ public static class RunsApi
         }
 
         return AccessPolicies.AgencyOf(user) is { } agency && await datasets.AgencyOfAsync(run.Run.DatasetId, cancellationToken) != agency
-            ? TypedResults.Problem($"the key belongs to agency '{agency}'; run {id} is of dataset '{run.Run.DatasetId}', managed by another agency", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden")
+            ? AccessPolicies.OtherAgency(agency, $"run {id} (of dataset '{run.Run.DatasetId}')")
             : TypedResults.Ok(run);
     }
 }
