@@ -222,6 +222,12 @@ public sealed partial class SnapshotWriter(NpgsqlDataSource dataSource, TimeProv
         }
 
         var counts = await MergeAsync(connection, transaction, runId, dataset.TableName, version, staged, empty, fullRefresh: run.Mode == "full", cancellationToken);
+        if (stagedRows is not null && counts.Duplicates > 0)
+        {
+            // The load left out repeated keys: the staged rows are not the version's, and the table is digested instead.
+            await stagedRows.CancelAsync();
+        }
+
         var changed = counts.Inserted + counts.Updated + counts.Deleted > 0;
         // Counted from the merge, not by reading every current row: a table the dataset moves to starts empty.
         var rowCount = (dataset.PublishedTable == dataset.TableName ? dataset.RowCount : 0) + counts.Inserted - counts.Deleted;
@@ -529,6 +535,9 @@ public sealed partial class SnapshotWriter(NpgsqlDataSource dataSource, TimeProv
             cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             work = start(cancellation.Token);
         }
+
+        /// <summary>Cancels the work, when its result is no longer wanted, without waiting for it to end.</summary>
+        public Task CancelAsync() => cancellation.CancelAsync();
 
         /// <summary>The work's result once it ends; null, after telling <paramref name="failed"/>, when it failed.</summary>
         public async Task<T?> ResultAsync(Action<Exception> failed)
