@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -25,31 +24,16 @@ public record AgencyResponseHead(Uri Url, Uri RequestUrl, DateTimeOffset Fetched
 public sealed record AgencyResponse : AgencyResponseHead
 {
     public AgencyResponse(AgencyResponseHead head, byte[] payload)
-        : this(head, payload, payload?.Length ?? 0, rented: false)
-    {
-    }
-
-    private AgencyResponse(AgencyResponseHead head, byte[] buffer, int length, bool rented)
         : base(head)
     {
-        ArgumentNullException.ThrowIfNull(buffer);
-        Payload = buffer.AsMemory(0, length);
-        PayloadSha256 = Convert.ToHexStringLower(SHA256.HashData(Payload.Span));
-        RentedBuffer = rented ? buffer : null;
+        ArgumentNullException.ThrowIfNull(payload);
+        Payload = payload;
+        PayloadSha256 = Convert.ToHexStringLower(SHA256.HashData(payload));
     }
 
-    public ReadOnlyMemory<byte> Payload { get; }
+    public byte[] Payload { get; }
 
     public string PayloadSha256 { get; }
-
-    /// <summary>
-    /// The array from <see cref="ArrayPool{T}.Shared"/> that holds <see cref="Payload"/>, when it was rented: the page
-    /// made of this answer returns it when disposed (<see cref="FetchedPage"/>). Otherwise null.
-    /// </summary>
-    internal byte[]? RentedBuffer { get; }
-
-    /// <summary>An answer read into <paramref name="buffer"/>, rented from <see cref="ArrayPool{T}.Shared"/>.</summary>
-    internal static AgencyResponse Rented(AgencyResponseHead head, byte[] buffer, int length) => new(head, buffer, length, rented: true);
 }
 
 /// <summary>
@@ -120,46 +104,35 @@ public sealed class StreamedAgencyResponse : IAsyncDisposable
 
     /// <summary>
     /// The whole body (within the limit) as the answer's payload. It is read in chunks kept below the large-object heap
-    /// and copied once into an array rented from the shared pool, which the page returns when disposed: a growing
-    /// <see cref="MemoryStream"/> and its copy allocated three to five times the size of every page on the large-object
-    /// heap, which only a full garbage collection reclaims, and an array of each page's size once per page still did.
+    /// and copied once into an array of its size: a growing <see cref="MemoryStream"/> and its copy allocated three to five
+    /// times the size of every page on the large-object heap, which only a full garbage collection reclaims.
     /// </summary>
     public async Task<AgencyResponse> ReadToEndAsync()
     {
         const int ChunkBytes = 64 * 1024;
-        var pool = ArrayPool<byte>.Shared;
         var full = new List<byte[]>();
-        var chunk = pool.Rent(ChunkBytes);
-        try
+        var chunk = new byte[ChunkBytes];
+        var filled = 0;
+        int read;
+        while ((read = await ReadAsync(chunk.AsMemory(filled))) > 0)
         {
-            var filled = 0;
-            int read;
-            while ((read = await ReadAsync(chunk.AsMemory(filled, ChunkBytes - filled))) > 0)
+            filled += read;
+            if (filled == ChunkBytes)
             {
-                filled += read;
-                if (filled == ChunkBytes)
-                {
-                    full.Add(chunk);
-                    chunk = pool.Rent(ChunkBytes);
-                    filled = 0;
-                }
+                full.Add(chunk);
+                chunk = new byte[ChunkBytes];
+                filled = 0;
             }
-
-            var length = (full.Count * ChunkBytes) + filled;
-            var payload = pool.Rent(Math.Max(length, 1));
-            for (var i = 0; i < full.Count; i++)
-            {
-                full[i].AsSpan(0, ChunkBytes).CopyTo(payload.AsSpan(i * ChunkBytes));
-            }
-
-            chunk.AsSpan(0, filled).CopyTo(payload.AsSpan(full.Count * ChunkBytes));
-            return AgencyResponse.Rented(Head, payload, length);
         }
-        finally
+
+        var payload = new byte[(full.Count * ChunkBytes) + filled];
+        for (var i = 0; i < full.Count; i++)
         {
-            pool.Return(chunk);
-            full.ForEach(c => pool.Return(c));
+            full[i].CopyTo(payload, i * ChunkBytes);
         }
+
+        chunk.AsSpan(0, filled).CopyTo(payload.AsSpan(full.Count * ChunkBytes));
+        return new AgencyResponse(Head, payload);
     }
 
     public async ValueTask DisposeAsync()

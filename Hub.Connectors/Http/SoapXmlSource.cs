@@ -81,7 +81,7 @@ public sealed class SoapXmlSource(AgencyHttp http, TimeProvider time) : IRecordS
         var document = new XmlDocument { XmlResolver = null };
         try
         {
-            using var stream = new MemoryStream(response.Payload.ToArray());
+            using var stream = new MemoryStream(response.Payload);
             using var reader = XmlReader.Create(stream, new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
             document.Load(reader);
         }

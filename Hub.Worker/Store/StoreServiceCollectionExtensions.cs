@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Hub.Worker.Store;
 
@@ -30,7 +29,6 @@ public static class StoreServiceCollectionExtensions
         }
 
         SqlMapper.AddTypeHandler(new DateTimeOffsetHandler());
-        SqlMapper.AddTypeHandler(new BytesHandler());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(_ =>
         {
@@ -81,18 +79,6 @@ public static class StoreServiceCollectionExtensions
     }
 
     /// <summary>timestamptz comes back from Npgsql as a UTC DateTime; Dapper maps it to DateTimeOffset through this.</summary>
-    /// <summary>Bytes written as bytea from where they are (a page's payload is part of an array rented from a pool).</summary>
-    private sealed class BytesHandler : SqlMapper.TypeHandler<ReadOnlyMemory<byte>>
-    {
-        public override void SetValue(IDbDataParameter parameter, ReadOnlyMemory<byte> value)
-        {
-            ((NpgsqlParameter)parameter).NpgsqlDbType = NpgsqlDbType.Bytea;
-            parameter.Value = value;
-        }
-
-        public override ReadOnlyMemory<byte> Parse(object value) => (byte[])value;
-    }
-
     private sealed class DateTimeOffsetHandler : SqlMapper.TypeHandler<DateTimeOffset>
     {
         public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) => parameter.Value = value.ToUniversalTime();

@@ -76,7 +76,7 @@ public sealed class CsvSourceTests : IDisposable
         Assert.Equal("Phường Đô Vinh", page.Records[0].GetProperty("ten_xa").GetString());
         Assert.Equal("có \"dấu ngoặc\"; và\r\nxuống dòng", page.Records[0].GetProperty("ghi_chu").GetString());
         Assert.Equal("", page.Records[1].GetProperty("ghi_chu").GetString());
-        Assert.Equal(body, page.Payload.ToArray());
+        Assert.Equal(body, page.Payload);
     }
 
     [Fact]

@@ -82,8 +82,8 @@ public sealed class SoapXmlSourceTests : IDisposable
         Assert.Equal("Thành phố Phan Rang-Tháp Chàm", first.GetProperty("TenQuanHuyen").GetString());
         Assert.Equal("Thành phố", first.GetProperty("LoaiHinh").GetString());
         Assert.Equal("Tỉnh Ninh Thuận", page.Records[2].GetProperty("TenTinh").GetString());
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(page.Payload.Span)), page.PayloadSha256);
-        Assert.Contains("<diffgr:diffgram", System.Text.Encoding.UTF8.GetString(page.Payload.Span), StringComparison.Ordinal);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(page.Payload)), page.PayloadSha256);
+        Assert.Contains("<diffgr:diffgram", System.Text.Encoding.UTF8.GetString(page.Payload), StringComparison.Ordinal);
     }
 
     [Fact]
