@@ -31,15 +31,7 @@ internal static partial class HubSteps
         {
             ended.Parameters.AddWithValue(dataset);
             ended.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Uuid, Value = previous is { } last ? Guid.Parse(last.GetProperty("id").GetString()!) : DBNull.Value });
-            while (await ended.ExecuteScalarAsync() is not true)
-            {
-                if (clock.Elapsed > TimeSpan.FromMinutes(30))
-                {
-                    throw new TimeoutException($"{dataset}: no finished run after 30 minutes");
-                }
-
-                await Task.Delay(50);
-            }
+            await WaitUntilAsync(ended, clock, $"{dataset}: no finished run");
         }
 
         var wall = clock.Elapsed.TotalSeconds;
@@ -47,18 +39,9 @@ internal static partial class HubSteps
         double? eventsSeconds = null;
         if (run.GetProperty("version").ValueKind == JsonValueKind.Number)
         {
-            await using var query = store.CreateCommand("select events_sent_at is not null from hub.versions where run_id = $1");
-            query.Parameters.AddWithValue(Guid.Parse(run.GetProperty("id").GetString()!));
-            while (await query.ExecuteScalarAsync() is not true)
-            {
-                if (clock.Elapsed > TimeSpan.FromMinutes(30))
-                {
-                    throw new TimeoutException($"{dataset}: the change events of run {run.GetProperty("id")} were not sent after 30 minutes");
-                }
-
-                await Task.Delay(50);
-            }
-
+            await using var sent = store.CreateCommand("select events_sent_at is not null from hub.versions where run_id = $1");
+            sent.Parameters.AddWithValue(Guid.Parse(run.GetProperty("id").GetString()!));
+            await WaitUntilAsync(sent, clock, $"{dataset}: the change events of run {run.GetProperty("id")} were not sent");
             eventsSeconds = clock.Elapsed.TotalSeconds;
         }
 
@@ -73,6 +56,20 @@ internal static partial class HubSteps
         var finished = run.GetProperty("finishedAt").GetDateTimeOffset();
         return new StepResult(name, run.GetProperty("fetched").GetInt64(), wall, ProcessStats.CpuSeconds(workerPid) - cpu,
             ProcessStats.PeakRssMb(workerPid), run, ProcessStats.PeakRssMb(apiPid), (fetched - started).TotalSeconds, (finished - fetched).TotalSeconds, eventsSeconds);
+    }
+
+    /// <summary>Runs <paramref name="query"/> every 50 ms until it answers true; fails with <paramref name="what"/> after 30 minutes.</summary>
+    private static async Task WaitUntilAsync(NpgsqlCommand query, Stopwatch clock, string what)
+    {
+        while (await query.ExecuteScalarAsync() is not true)
+        {
+            if (clock.Elapsed > TimeSpan.FromMinutes(30))
+            {
+                throw new TimeoutException($"{what} after 30 minutes");
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>
