@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Hub.Core.Catalog;
+using Hub.Core.Records;
 
 namespace Hub.Connectors.Validation;
 
@@ -55,41 +56,33 @@ public sealed class StoreLimits
     /// </summary>
     public static bool NumericHolds(ReadOnlySpan<byte> number)
     {
-        var exponentAt = number.IndexOfAny((byte)'e', (byte)'E');
-        if (exponentAt < 0 && number.Length <= MaxFractionDigits)
+        if (number.IndexOfAny((byte)'e', (byte)'E') < 0 && number.Length <= MaxFractionDigits)
         {
             return true;
         }
 
-        var mantissa = exponentAt < 0 ? number : number[..exponentAt];
-        if (mantissa.Length > 0 && mantissa[0] == (byte)'-')
-        {
-            mantissa = mantissa[1..];
-        }
-
-        var exponent = exponentAt < 0 ? 0 : Exponent(number[(exponentAt + 1)..]);
-        if (Math.Abs(exponent) > MaxExponent)
+        if (!JsonNumberText.TryParse(number, out var parts) || Math.Abs(parts.Exponent) > MaxExponent
+            || parts.FractionDigits.Length - parts.Exponent > MaxFractionDigits)
         {
             return false;
         }
 
-        var point = mantissa.IndexOf((byte)'.');
-        var integerDigits = point < 0 ? mantissa.Length : point;
-        var fractionDigits = point < 0 ? 0 : mantissa.Length - point - 1;
-        if (fractionDigits - exponent > MaxFractionDigits)
+        // The power of ten of the first digit that is not zero; a zero is held.
+        long power;
+        if (parts.IntegerDigits.IndexOfAnyExcept((byte)'0') is var first and >= 0)
         {
-            return false;
+            power = parts.IntegerDigits.Length - 1 - first;
+        }
+        else if (parts.FractionDigits.IndexOfAnyExcept((byte)'0') is var firstAfterPoint and >= 0)
+        {
+            power = -1 - firstAfterPoint;
+        }
+        else
+        {
+            return true;
         }
 
-        var first = mantissa.IndexOfAnyExcept((byte)'0', (byte)'.');
-        if (first < 0)
-        {
-            return true; // zero
-        }
-
-        // The power of ten of the first digit that is not zero.
-        var power = integerDigits - 1 - (first < integerDigits ? first : first - 1) + exponent;
-        return power < MaxIntegerDigits;
+        return power + parts.Exponent < MaxIntegerDigits;
     }
 
     private static void Check(JsonElement value, string path, ref List<string>? errors)
@@ -118,19 +111,5 @@ public sealed class StoreLimits
 
                 break;
         }
-    }
-
-    /// <summary>A JSON exponent's value, saturated beyond <see cref="MaxExponent"/>.</summary>
-    private static long Exponent(ReadOnlySpan<byte> text)
-    {
-        var negative = text[0] == (byte)'-';
-        var digits = text[0] is (byte)'-' or (byte)'+' ? text[1..] : text;
-        long value = 0;
-        foreach (var digit in digits)
-        {
-            value = Math.Min((value * 10) + (digit - '0'), MaxExponent + 1);
-        }
-
-        return negative ? -value : value;
     }
 }

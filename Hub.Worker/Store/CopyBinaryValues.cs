@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Globalization;
+using Hub.Core.Records;
 
 namespace Hub.Worker.Store;
 
@@ -118,46 +119,15 @@ public static class CopyBinaryValues
     /// </summary>
     public static int TryNumeric(ReadOnlySpan<byte> json, Span<byte> output)
     {
-        var negative = json.Length > 0 && json[0] == (byte)'-';
-        var at = negative ? 1 : 0;
-        var integer = Digits(json, at);
-        if (integer == 0)
+        if (!JsonNumberText.TryParse(json, out var number) || Math.Abs(number.Exponent) > MaxDigits || number.IntegerDigits.Length + number.FractionDigits.Length > MaxDigits)
         {
             return 0;
         }
 
-        var digits = json.Slice(at, integer);
-        at += integer;
-        var fractionDigits = 0;
-        ReadOnlySpan<byte> fraction = default;
-        if (at < json.Length && json[at] == (byte)'.')
-        {
-            fractionDigits = Digits(json, at + 1);
-            if (fractionDigits == 0)
-            {
-                return 0;
-            }
-
-            fraction = json.Slice(at + 1, fractionDigits);
-            at += 1 + fractionDigits;
-        }
-
-        var exponent = 0;
-        if (at < json.Length && json[at] is (byte)'e' or (byte)'E')
-        {
-            if (!Utf8Parser.TryParse(json[(at + 1)..], out exponent, out var consumed) || at + 1 + consumed != json.Length
-                || json[at + 1] is not ((byte)'+' or (byte)'-' or (>= (byte)'0' and <= (byte)'9')) || Math.Abs(exponent) > MaxDigits)
-            {
-                return 0;
-            }
-
-            at = json.Length;
-        }
-
-        if (at != json.Length || integer + fractionDigits > MaxDigits)
-        {
-            return 0;
-        }
+        var digits = number.IntegerDigits;
+        var fraction = number.FractionDigits;
+        var exponent = (int)number.Exponent;
+        var (integer, fractionDigits) = (digits.Length, fraction.Length);
 
         // Decimal digit i of integer+fraction stands for 10^(integer - 1 - i + exponent); base-10000 digit g holds the
         // powers 4g to 4g+3.
@@ -187,7 +157,7 @@ public static class CopyBinaryValues
         var ndigits = count - first;
         BinaryPrimitives.WriteInt16BigEndian(output, (short)ndigits);
         BinaryPrimitives.WriteInt16BigEndian(output[2..], (short)(ndigits == 0 ? 0 : top - first));
-        BinaryPrimitives.WriteUInt16BigEndian(output[4..], negative && ndigits > 0 ? (ushort)0x4000 : (ushort)0);
+        BinaryPrimitives.WriteUInt16BigEndian(output[4..], number.Negative && ndigits > 0 ? (ushort)0x4000 : (ushort)0);
         BinaryPrimitives.WriteInt16BigEndian(output[6..], (short)scale);
         for (var g = 0; g < ndigits; g++)
         {
@@ -203,13 +173,6 @@ public static class CopyBinaryValues
     private static readonly short[] Pow10 = [1, 10, 100, 1000];
 
     private static int FloorDiv(int value, int divisor) => (value / divisor) - (value % divisor < 0 ? 1 : 0);
-
-    /// <summary>How many ASCII digits begin <paramref name="json"/> at <paramref name="at"/>.</summary>
-    private static int Digits(ReadOnlySpan<byte> json, int at)
-    {
-        var length = json[at..].IndexOfAnyExceptInRange((byte)'0', (byte)'9');
-        return length < 0 ? json.Length - at : length;
-    }
 
     private static bool TryDay(ReadOnlySpan<byte> text, out int day)
     {
