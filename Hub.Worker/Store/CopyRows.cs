@@ -31,6 +31,9 @@ public sealed class CopyRows
     /// <summary>The binary format's trailer: a field count of -1.</summary>
     public static ReadOnlySpan<byte> BinaryTrailer => [0xff, 0xff];
 
+    /// <summary>A null field in the binary format: a length of -1.</summary>
+    private static ReadOnlySpan<byte> BinaryNull => [0xff, 0xff, 0xff, 0xff];
+
     private static readonly SearchValues<byte> CopySpecial = SearchValues.Create("\\\t\n\r"u8);
     private static readonly SearchValues<byte> JsonSpace = SearchValues.Create(" \t\n\r"u8);
     private static readonly SearchValues<byte> StringStop = SearchValues.Create("\"\\"u8);
@@ -125,7 +128,7 @@ public sealed class CopyRows
         {
             for (var i = 0; i < columns.Count; i++)
             {
-                Append(output, [0xff, 0xff, 0xff, 0xff]);
+                Append(output, BinaryNull);
             }
         }
         else
@@ -152,7 +155,7 @@ public sealed class CopyRows
     {
         if (token.End == 0 || json[token.Start] == (byte)'n')
         {
-            Append(output, [0xff, 0xff, 0xff, 0xff]);
+            Append(output, BinaryNull);
             return true;
         }
 
